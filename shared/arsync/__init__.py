@@ -1,0 +1,1 @@
+"""arsync: the domain package shared by every Lambda function (deployed as the SharedLayer)."""

@@ -1,0 +1,41 @@
+"""The OpenAPI document of the whole API, generated from the routers every function serves."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from arsync.api.resolver import API_TITLE, API_VERSION, BEARER, build_resolver, openapi_security
+from arsync.api.routes import customers, settings
+
+DESCRIPTION = (
+    "arsync keeps an AR account's customers in step with its accounting system. Errors are RFC 9457 problem "
+    "documents (`application/problem+json`); provider messages are kept verbatim in `accounting_error.message`."
+)
+
+
+def api_routers() -> list[Router]:
+    """Every router deployed behind API Gateway with the Cognito authorizer."""
+    return [customers.create_router, customers.update_router, customers.read_router, settings.router]
+
+
+def build_docs_resolver() -> APIGatewayRestResolver:
+    app = build_resolver(*api_routers())
+    schema_options = {
+        "title": API_TITLE,
+        "version": API_VERSION,
+        "description": DESCRIPTION,
+        "security_schemes": openapi_security(),
+        "security": [{BEARER: []}],
+    }
+    app.enable_swagger(path="/docs", **schema_options)  # type: ignore[arg-type]
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_json() -> Response[str]:
+        return Response(
+            status_code=200,
+            content_type="application/json",
+            body=app.get_openapi_json_schema(**schema_options),  # type: ignore[arg-type]
+        )
+
+    return app

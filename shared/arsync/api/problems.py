@@ -1,0 +1,128 @@
+"""The one place that turns errors into RFC 9457 problem documents (`application/problem+json`).
+
+Domain errors carry no HTTP codes; the status for each lives here. Provider messages are carried
+verbatim in `accounting_error.message`; inputs are never echoed back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from arsync import errors
+from arsync.api.auth import Unauthenticated
+from arsync.observability import logger
+
+PROBLEM_JSON = "application/problem+json"
+
+_STATUS: list[tuple[type[errors.DomainError], int, str]] = [
+    (Unauthenticated, 401, "unauthenticated"),
+    (errors.NotFound, 404, "not_found"),
+    (errors.VersionConflict, 409, "version_conflict"),
+    (errors.EditLocked, 409, "edit_locked"),
+    (errors.RequestInProgress, 409, "request_in_progress"),
+    (errors.NotConnected, 409, "not_connected"),
+    (errors.ConnectionNeedsReauth, 409, "authentication_failed"),
+    (errors.IdempotencyKeyReused, 422, "idempotency_key_reused"),
+    (errors.SettingNotAllowed, 422, "setting_not_allowed"),
+    (errors.InvalidCursor, 400, "invalid_cursor"),
+    (errors.InvalidOAuthState, 400, "invalid_oauth_state"),
+]
+
+_RESOLUTION = {
+    "unauthenticated": "Sign in again and send the access token in the Authorization header.",
+    "not_found": "Check the id; list the collection to find the right one.",
+    "version_conflict": "Fetch the record again, re-apply your change to the new version and retry.",
+    "edit_locked": "Edit the customer in the accounting system, then run Sync.",
+    "request_in_progress": "Retry with the same Idempotency-Key in a few seconds.",
+    "not_connected": "Connect an accounting system first.",
+    "authentication_failed": "Disconnect your accounting system account and re-connect it.",
+    "idempotency_key_reused": "Send a new Idempotency-Key for a request with a different body.",
+    "setting_not_allowed": "Leave the setting as it is for this accounting system.",
+    "invalid_cursor": "Request the first page again without a cursor.",
+    "invalid_oauth_state": "Start connecting again from the Connect button.",
+    "validation_failed": "Correct the fields listed in `errors` and send the request again.",
+    "payload_too_large": "Send a smaller request body.",
+    "internal_error": "Try again later; if it keeps happening, contact support with the request id.",
+}
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    resolution: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response[str]:
+    body: dict[str, Any] = {
+        "type": f"urn:arsync:problem:{code}",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "resolution": resolution or _RESOLUTION.get(code, ""),
+    }
+    if extra:
+        body.update(extra)
+    return Response(
+        status_code=status,
+        content_type=PROBLEM_JSON,
+        body=json.dumps(body),
+        headers=dict(headers or {}),
+    )
+
+
+def _field_path(location: Iterable[Any]) -> str:
+    return ".".join(str(part) for part in location)
+
+
+def validation_problem(error: RequestValidationError) -> Response[str]:
+    """Name every field that failed and why, without echoing the submitted values."""
+    fields = [
+        {"field": _field_path(item.get("loc", ())), "message": item.get("msg", "is invalid"), "type": item.get("type")}
+        for item in error.errors()
+    ]
+    summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
+    return problem(
+        422,
+        "validation_failed",
+        f"The request is not valid. {summary}",
+        title="Unprocessable Content",
+        extra={"errors": fields},
+    )
+
+
+def _domain_handler(status: int, code: str) -> Any:
+    def handle(error: errors.DomainError) -> Response[str]:
+        return problem(status, code, error.detail)
+
+    return handle
+
+
+def register(app: APIGatewayRestResolver) -> None:
+    """Attach every handler; routes themselves contain no try/except."""
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(error: RequestValidationError) -> Response[str]:
+        return validation_problem(error)
+
+    for exc_type, status, code in _STATUS:
+        app.exception_handler(exc_type)(_domain_handler(status, code))
+
+    @app.not_found
+    def _not_found(error: NotFoundError) -> Response[str]:
+        return problem(404, "not_found", "No such resource.", resolution="Check the URL against /openapi.json.")
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response[str]:
+        logger.exception("unhandled error", error_type=type(error).__name__)
+        return problem(500, "internal_error", "Something went wrong on our side.")

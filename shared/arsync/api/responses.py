@@ -1,0 +1,28 @@
+"""OpenAPI response declarations, so the generated document says exactly what each route returns."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+from arsync.models.api import ProblemDocument
+
+
+def documented(success: int, model: type[Any] | None, *problem_statuses: int) -> dict[int, OpenAPIResponse]:
+    """`success` with `model` as JSON, plus problem documents for each status in `problem_statuses`."""
+    declared: dict[int, OpenAPIResponse] = {}
+    if model is None:
+        declared[success] = {"description": HTTPStatus(success).phrase}
+    else:
+        declared[success] = {
+            "description": HTTPStatus(success).phrase,
+            "content": {"application/json": {"model": model}},
+        }
+    for status in (401, 413, 422, *problem_statuses):
+        declared[status] = {
+            "description": HTTPStatus(status).phrase,
+            "content": {"application/problem+json": {"model": ProblemDocument}},
+        }
+    return declared

@@ -1,0 +1,1 @@
+"""Routers grouped by the Lambda function that serves them (see template.yaml)."""

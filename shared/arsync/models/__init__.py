@@ -1,0 +1,1 @@
+"""Three model shapes per entity: API (`api`), domain (`customer`, ...), DynamoDB record (`records`)."""

@@ -1,0 +1,114 @@
+"""Explicit mapping from domain models to API responses (the domain never leaks into HTTP shapes)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from arsync.models.account import AccountSettings
+from arsync.models.api import (
+    AccountingErrorOut,
+    AddressOut,
+    BalanceOut,
+    CustomerResponse,
+    ExternalOut,
+    HealthFactorOut,
+    HealthOut,
+    HealthOverrideOut,
+    SettingsResponse,
+    SyncErrorOut,
+    SyncOut,
+)
+from arsync.models.customer import Address, Customer
+
+
+def money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
+
+
+def _address(address: Address | None) -> AddressOut | None:
+    return AddressOut(**address.model_dump()) if address else None
+
+
+def customer_response(customer: Customer) -> CustomerResponse:
+    contact, health, sync = customer.contact, customer.health, customer.sync
+    error = sync.error
+    return CustomerResponse(
+        id=customer.id,
+        display_name=contact.display_name,
+        company_name=contact.company_name,
+        given_name=contact.given_name,
+        family_name=contact.family_name,
+        email=contact.email,
+        phone=contact.phone,
+        billing_address=_address(contact.billing_address),
+        shipping_address=_address(contact.shipping_address),
+        currency=contact.currency,
+        company_type=customer.company_type,
+        industry=customer.industry,
+        size=customer.size,
+        country=customer.country,
+        notes=customer.notes,
+        external=(
+            ExternalOut(system=customer.external.system, id=customer.external.id, active=customer.external.active)
+            if customer.external
+            else None
+        ),
+        archived=customer.archived,
+        balance=(
+            BalanceOut(
+                outstanding=money(customer.balance.outstanding),
+                total_due=money(customer.balance.total_due),
+                unapplied_credit=money(customer.balance.unapplied_credit),
+                currency=customer.balance.currency,
+                source=customer.balance.source,
+                as_of=customer.balance.as_of,
+            )
+            if customer.balance
+            else None
+        ),
+        health=HealthOut(
+            score=health.score,
+            band=health.band,
+            source=health.source,
+            model_score=health.model_score,
+            model_band=health.model_band,
+            probability_late=health.probability_late,
+            basis=health.basis,
+            factors=[HealthFactorOut(**factor.model_dump()) for factor in health.factors],
+            model_version=health.model_version,
+            computed_at=health.computed_at,
+            override=HealthOverrideOut(**health.override.model_dump()) if health.override else None,
+        ),
+        sync=SyncOut(
+            state=sync.state,
+            last_synced_at=sync.last_synced_at,
+            error=(
+                SyncErrorOut(
+                    code=error.category,
+                    detail=error.explanation,
+                    resolution=error.resolution,
+                    accounting_error=AccountingErrorOut(
+                        system=error.system,
+                        http_status=error.http_status,
+                        code=error.code,
+                        message=error.message,
+                        field=error.field,
+                    ),
+                    occurred_at=error.occurred_at,
+                )
+                if error
+                else None
+            ),
+        ),
+        version=customer.version,
+        created_at=customer.created_at,
+        updated_at=customer.updated_at,
+    )
+
+
+def settings_response(settings: AccountSettings) -> SettingsResponse:
+    return SettingsResponse(
+        import_inactive_customers=settings.import_inactive_customers,
+        allow_customer_edits=settings.allow_customer_edits,
+        updated_at=settings.updated_at,
+    )

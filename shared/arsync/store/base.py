@@ -1,0 +1,66 @@
+"""Repository ports. Services depend on these; DynamoDB and the in-memory test fakes implement them."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from arsync.models.account import AccountSettings, Connection
+from arsync.models.common import ArchivedFilter, HealthBand, SyncState
+from arsync.models.customer import Customer
+
+
+@dataclass(frozen=True)
+class CustomerQuery:
+    archived: ArchivedFilter = ArchivedFilter.NO
+    sync_state: SyncState | None = None
+    name_prefix: str | None = None
+    health_band: HealthBand | None = None
+    limit: int = 50
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    items: list[Customer]
+    next_cursor: str | None
+
+
+class CustomerRepository(ABC):
+    @abstractmethod
+    def get(self, tenant_id: str, customer_id: str) -> Customer:
+        """Raise CustomerNotFound when the customer is not in this tenant."""
+
+    @abstractmethod
+    def add(self, customer: Customer) -> None:
+        """Insert a new customer (fails loudly if the id exists)."""
+
+    @abstractmethod
+    def save(self, customer: Customer, expected_version: int) -> None:
+        """Replace the customer if the stored version is `expected_version`, else raise VersionConflict.
+
+        `customer.version` must already be `expected_version + 1`."""
+
+    @abstractmethod
+    def list(self, tenant_id: str, query: CustomerQuery) -> CustomerPage:
+        """Customers ordered by name, filtered, one page at a time (cursor is opaque)."""
+
+
+class AccountRepository(ABC):
+    @abstractmethod
+    def get_settings(self, tenant_id: str) -> AccountSettings:
+        """Defaults (version 0) when the account never saved settings."""
+
+    @abstractmethod
+    def save_settings(self, tenant_id: str, settings: AccountSettings, expected_version: int) -> None:
+        """Conditional on the stored version (0 = not stored yet)."""
+
+    @abstractmethod
+    def get_connection(self, tenant_id: str) -> Connection | None: ...
+
+    @abstractmethod
+    def save_connection(self, tenant_id: str, connection: Connection, expected_version: int | None) -> None:
+        """`expected_version=None` creates (or replaces a disconnected one); otherwise conditional."""
+
+    @abstractmethod
+    def delete_connection(self, tenant_id: str) -> None: ...
