@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from arsync.errors import CustomerNotFound, IdempotencyKeyReused, VersionConflict
+from arsync.errors import CustomerAlreadyExists, CustomerNotFound, IdempotencyKeyReused, VersionConflict
 from arsync.models.account import AccountSettings, Connection
 from arsync.models.common import ArchivedFilter
 from arsync.models.customer import Customer
@@ -30,7 +30,7 @@ class InMemoryCustomerRepository(CustomerRepository):
     def add(self, customer: Customer) -> None:
         key = (customer.tenant_id, customer.id)
         if key in self.items:
-            raise ValueError("duplicate id")
+            raise CustomerAlreadyExists(customer.id)
         self.items[key] = customer
         self.writes += 1
 

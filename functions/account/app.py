@@ -1,4 +1,4 @@
-"""Account: accounting settings (GET/PATCH /settings)."""
+"""Account: accounting connection (OAuth, status, disconnect) and settings (B12, B2, B3)."""
 
 from functools import lru_cache
 from typing import Any
@@ -9,12 +9,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from arsync import wiring
 from arsync.api import deps
 from arsync.api.resolver import build_resolver
+from arsync.api.routes import connection as connection_routes
 from arsync.api.routes import settings as settings_routes
 from arsync.config import get_settings
 from arsync.observability import logger, metrics, tracer
+from arsync.services.connection import ConnectionService
 from arsync.services.settings import SettingsService
 
-app = build_resolver(settings_routes.router)
+app = build_resolver(settings_routes.router, connection_routes.router, connection_routes.callback_router)
 
 
 @lru_cache(maxsize=1)
@@ -22,7 +24,14 @@ def get_settings_service() -> SettingsService:
     return wiring.settings_service(get_settings())
 
 
+@lru_cache(maxsize=1)
+def get_connection_service() -> ConnectionService:
+    settings = get_settings()
+    return wiring.connection_service(settings, wiring.connector_provider(settings))
+
+
 app.dependency_overrides[deps.settings_service] = get_settings_service
+app.dependency_overrides[deps.connection_service] = get_connection_service
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -19,7 +19,8 @@ app = build_resolver(create_router)
 
 @lru_cache(maxsize=1)
 def get_service() -> CustomerService:
-    return wiring.customer_service(get_settings())
+    settings = get_settings()
+    return wiring.customer_service(settings, wiring.connector_provider(settings))
 
 
 app.dependency_overrides[deps.customer_service] = get_service

@@ -1,4 +1,4 @@
-"""Customer reads, archive/unarchive (GET /customers, GET /customers/{id}, archive, unarchive)."""
+"""Customer reads, archive/unarchive and the balance check (B4, B9)."""
 
 from functools import lru_cache
 from typing import Any
@@ -12,6 +12,7 @@ from arsync.api.resolver import build_resolver
 from arsync.api.routes.customers import read_router
 from arsync.config import get_settings
 from arsync.observability import logger, metrics, tracer
+from arsync.services.balances import BalanceCheckService
 from arsync.services.customers import CustomerService
 
 app = build_resolver(read_router)
@@ -22,7 +23,13 @@ def get_service() -> CustomerService:
     return wiring.customer_service(get_settings())
 
 
+@lru_cache(maxsize=1)
+def get_balance_check_service() -> BalanceCheckService:
+    return wiring.balance_check_service(get_settings())
+
+
 app.dependency_overrides[deps.customer_service] = get_service
+app.dependency_overrides[deps.balance_check_service] = get_balance_check_service
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

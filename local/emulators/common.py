@@ -19,9 +19,9 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -712,22 +712,6 @@ def serve_forever(app: Flask, host: str, port: int) -> None:
         server.server_close()
 
 
-def iter_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    """Split a list into consecutive chunks (helper for paged admin dumps)."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def utc_now_iso(clock: Clock) -> str:
-    """Clock time as ``YYYY-MM-DDTHH:MM:SSZ`` (handy for admin responses)."""
-    return clock.now().replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def http_date(when: datetime) -> str:
     """RFC 7231 IMF-fixdate, e.g. for Retry-After as an HTTP-date."""
     return when.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
-
-
-def seconds_between(a: datetime, b: datetime) -> float:
-    """``b - a`` in seconds."""
-    return (b - a) / timedelta(seconds=1)

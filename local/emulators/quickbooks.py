@@ -7,6 +7,31 @@ reads and deletes, the query language, CDC), the exact fault bodies (6240, 2050,
 lower-case 401/403/429 ``fault`` envelope), ``requestid`` replay, per-realm rate limits and signed webhooks.
 The admin surface under ``/_admin`` follows ``ADMIN_API.md``.
 
+Start it: ``python -m local.emulators.quickbooks --port 8101 [--seed-company]`` (foreground, 127.0.0.1 only), or
+``serve_in_thread(port=0)`` from tests. One host serves everything: authorize ``GET /connect/oauth2``, token
+``POST /oauth2/v1/tokens/bearer``, revoke ``POST /v2/oauth2/tokens/revoke``, data ``/v3/company/{realmId}/...``.
+Default OAuth client: ``qbo-emulator-client`` / ``qbo-emulator-secret`` (any redirect_uri).
+
+QBO-specific admin extensions (beyond ``ADMIN_API.md``):
+
+* ``GET /_admin/companies`` lists companies.
+* ``POST /_admin/companies/{id}/tokens`` ``{"client_id"?}`` mints a token pair without the redirect dance.
+* ``POST /_admin/companies/{id}/customers`` also accepts ``{"customers": [...]}`` (bulk) and honours
+  ``MetaData.CreateTime``/``LastUpdatedTime`` in admin inserts.
+* ``POST /_admin/companies/{id}/vendors`` and ``/employees`` insert name-list rows (for cross-list clashes).
+* ``POST /_admin/companies/{id}/touch`` also takes ``"delete": true`` (transaction delete, or a customer
+  merged away), which leaves a CDC ``status: Deleted`` stub.
+* ``GET /_admin/webhooks/pending`` shows undelivered change events; ``GET /_admin/clock``, ``GET /_admin/faults``,
+  ``GET /_admin/limits`` read back settings; ``POST /_admin/clock`` also takes ``"freeze": bool``;
+  ``POST /_admin/limits`` takes an optional ``company_id`` for a per-company override.
+* Fault rules may also carry ``"body"`` (custom JSON body), ``"headers"`` and ``match.company_id``.
+* ``POST /_admin/reset`` also resets the clock to real time and the limits to the defaults; registered OAuth
+  clients survive a reset.
+* The seed body also accepts ``credit_share``, ``vendors`` and ``employees``; ``inactive`` is a count (default
+  10% of ``customers``).
+* Data API extra: ``POST /v3/company/{id}/{invoice|payment|creditmemo}?operation=delete`` and
+  ``GET /v3/company/{id}/companyinfo/{id}``.
+
 Sources for every behaviour are in ``../shared/reference/accounting-apis.md`` §1. Choices where the vendor's
 behaviour is not documented are marked **UNCONFIRMED** next to the code that makes them; the module-level
 list is:
@@ -384,6 +409,7 @@ class QboState:
         self.grants: list[Grant] = []
         self.webhook_url: str | None = None
         self.webhook_key: str | None = None
+        self._date_cache: dict[int, str] = {}
 
     # -- clock -----------------------------------------------------------------------------------------
 
@@ -399,7 +425,15 @@ class QboState:
         return datetime.fromtimestamp(ts, self.tz).isoformat(timespec="seconds")
 
     def fmt_date(self, ts: float) -> str:
-        return datetime.fromtimestamp(ts, self.tz).strftime("%Y-%m-%d")
+        """Company-local ``YYYY-MM-DD``; cached per hour (zone offsets are whole hours) to keep seeding fast."""
+        bucket = int(ts // 3600)
+        cached = self._date_cache.get(bucket)
+        if cached is None:
+            cached = datetime.fromtimestamp(bucket * 3600, self.tz).date().isoformat()
+            if len(self._date_cache) > 200_000:
+                self._date_cache.clear()
+            self._date_cache[bucket] = cached
+        return cached
 
     def time_text(self) -> str:
         """Response ``time`` field (milliseconds, company offset)."""
@@ -670,15 +704,26 @@ class QboService:
             validate_customer_rules(data)
         data = self.customer_defaults(data)
         now = self.state.now()
+        created = updated = now
+        if not validate:  # admin inserts may carry their own MetaData times (wire shape)
+            raw_meta = payload.get("MetaData")
+            meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
+            try:
+                if meta.get("CreateTime"):
+                    created = updated = parse_iso_datetime(str(meta["CreateTime"])).timestamp()
+                if meta.get("LastUpdatedTime"):
+                    updated = parse_iso_datetime(str(meta["LastUpdatedTime"])).timestamp()
+            except ValueError as exc:
+                raise AdminError(f"invalid MetaData time: {exc}") from exc
         with company.lock:
             rid = str(payload["Id"]) if (not validate and payload.get("Id")) else company.new_name_id()
             if not validate and payload.get("Id"):
                 company.next_name_id = max(company.next_name_id, int(rid) + 1 if rid.isdigit() else 0)
             self.reserve_name(company, data["DisplayName"], "Customer", rid, check=validate)
-            rec = Record("Customer", rid, data, now, now, 0)
+            rec = Record("Customer", rid, data, created, updated, 0)
             company.tables["Customer"][rid] = rec
             company.bump("Customer")
-            self.state.record_event(company, "Customer", rid, "Create", now)
+            self.state.record_event(company, "Customer", rid, "Create", updated)
         return rec
 
     def update_customer(self, company: Company, payload: dict[str, Any]) -> Record:
@@ -1035,7 +1080,7 @@ class QboService:
         if cached is not None and cached[0] == version:
             company.query_cache.move_to_end(key)
             return cached[1]
-        predicates = [_predicate(cond, getter) for cond, getter in getters]
+        predicates = [_predicate(entity, cond, getter) for cond, getter in getters]
         if entity in NAME_ENTITIES and not any(c.field.lower() == "active" for c in query.conditions):
             predicates.append(lambda r: bool(r.data.get("Active", True)))  # inactive rows only when asked for
         rows = [r for r in company.tables[entity].values() if all(p(r) for p in predicates)]
@@ -1231,15 +1276,9 @@ def _coerce(kind: str, lower: str, value: Any) -> Any:
     return str(value).casefold() if value is not None else None
 
 
-def _predicate(cond: Condition, getter: Callable[[Record], Any]) -> Callable[[Record], bool]:
-    entity_kind = None
-    for entity_fields in QUERYABLE.values():
-        lower_name = cond.field.lower()
-        if lower_name in entity_fields:
-            entity_kind = entity_fields[lower_name]
-            break
-    lower = cond.field.lower()
-    kind = entity_kind or ("ref" if "ref" in lower else "email" if "email" in lower else "str")
+def _predicate(entity: str, cond: Condition, getter: Callable[[Record], Any]) -> Callable[[Record], bool]:
+    """Compile one WHERE condition; inactive name-list rows also match their `` (deleted)`` display name."""
+    lower, kind = _field_kind(entity, cond.field)
     is_str = kind in ("str", "ref", "email", "date")
     is_display = lower == "displayname"
 
@@ -1973,8 +2012,6 @@ def create_app(config: EmulatorConfig | None = None) -> Flask:
             with state.lock:
                 info = state.codes.get(code)
                 if info is None or info.used or info.expires_at <= now or info.client_id != client.client_id:
-                    if info is not None and info.used:
-                        info.used = True
                     return oauth_error("invalid_grant")
                 if form.get("redirect_uri", "") != info.redirect_uri:
                     return oauth_error("invalid_grant")
@@ -2161,11 +2198,13 @@ def register_admin(app: Flask, state: QboState, service: QboService) -> None:
 
     @app.post("/_admin/companies/<cid>/customers")
     def admin_insert_customer(cid: str) -> tuple[Response, int]:
+        """One customer in wire shape, or ``{"customers": [...]}`` for a bulk insert (emulator extension)."""
         company = state.company(cid)
         body = json_object_body()
+        if isinstance(body.get("customers"), list):
+            rows = [service.create_customer(company, dict(row), validate=False) for row in body["customers"]]
+            return ok({"inserted": len(rows), "ids": [r.id for r in rows]}, 201)
         rec = service.create_customer(company, body, validate=False)
-        if body.get("Active") is False:
-            rec.data["Active"] = False
         return ok({"Customer": render(state, rec)}, 201)
 
     def insert_name_row(cid: str, entity: str) -> tuple[Response, int]:

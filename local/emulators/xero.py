@@ -319,7 +319,9 @@ def problem(status: int, title: str, detail: str) -> dict[str, Any]:
 class ApiError(Exception):
     """Short-circuit a handler with a ready response."""
 
-    def __init__(self, status: int, body: Any = None, *, text: str | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self, status: int, body: Any = None, *, text: str | None = None, headers: dict[str, str] | None = None
+    ):
         super().__init__(status)
         self.status = status
         self.body = body
@@ -956,7 +958,9 @@ class Ledger:
     def __init__(self, state: XeroState) -> None:
         self.state = state
 
-    def add_contact(self, tenant: Tenant, data: dict[str, Any], *, cid: str | None = None, updated_ms: int | None = None) -> ContactRec:
+    def add_contact(
+        self, tenant: Tenant, data: dict[str, Any], *, cid: str | None = None, updated_ms: int | None = None
+    ) -> ContactRec:
         rec = ContactRec(cid or str(uuid.uuid4()), tenant.next_seq(), updated_ms or self.state.clock.ms(), data)
         tenant.contacts[rec.id] = rec
         if rec.active and rec.name:
@@ -1075,7 +1079,14 @@ class Ledger:
         return cr
 
     def allocate(
-        self, tenant: Tenant, cr: CreditRec, inv: InvoiceRec, amount_c: int, when: dt.date, *, updated_ms: int | None = None
+        self,
+        tenant: Tenant,
+        cr: CreditRec,
+        inv: InvoiceRec,
+        amount_c: int,
+        when: dt.date,
+        *,
+        updated_ms: int | None = None,
     ) -> None:
         if cr.status != "AUTHORISED" or amount_c <= 0 or amount_c > cr.remaining_c:
             raise ApiError(400, {"error": "amount exceeds the remaining credit"})
@@ -1099,39 +1110,369 @@ class Ledger:
 # --------------------------------------------------------------------------------------------------------------
 # deterministic seeding
 # --------------------------------------------------------------------------------------------------------------
-_FIRST = (
-    "James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara Richard Susan Joseph "
-    "Jessica Thomas Sarah Charles Karen Daniel Lisa Matthew Nancy Anthony Betty Mark Sandra Donald Ashley Steven "
-    "Emily Paul Kimberly Andrew Donna Joshua Michelle Kenneth Carol Kevin Amanda Brian Melissa George Deborah "
-    "Timothy Stephanie Ronald Rebecca Jason Sharon Edward Laura Jeffrey Cynthia Ryan Amy Jacob Kathleen Gary "
-    "Angela Nicholas Shirley Eric Brenda Jonathan Emma Stephen Anna Larry Pamela Justin Nicole Scott Samantha "
-    "Brandon Katherine Benjamin Christine Samuel Helen Gregory Debra Alexander Rachel Patrick Carolyn Frank Janet "
-    "Raymond Maria Jack Olivia Dennis Heather Jerry Diane Tyler Julie Aaron Joyce Jose Victoria Adam Ruth Nathan "
-    "Virginia Henry Lauren Zachary Kelly Douglas Christina Peter Joan Kyle Evelyn Noah Judith Ethan Andrea Jeremy"
-).split()
-_LAST = (
-    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Gonzalez Wilson "
-    "Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanchez Clark Ramirez Lewis "
-    "Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill Flores Green Adams Nelson Baker Hall Rivera "
-    "Campbell Mitchell Carter Roberts Gomez Phillips Evans Turner Diaz Parker Cruz Edwards Collins Reyes Stewart "
-    "Morris Morales Murphy Cook Rogers Gutierrez Ortiz Morgan Cooper Peterson Bailey Reed Kelly Howard Ramos Kim "
-    "Cox Ward Richardson Watson Brooks Chavez Wood James Bennett Gray Mendoza Ruiz Hughes Price Alvarez Castillo "
-    "Sanders Patel Myers Long Ross Foster Jimenez Powell Jenkins Perry Russell Sullivan Bell Coleman Butler "
-    "Henderson Barnes Gonzales Fisher Vasquez Simmons Romero Jordan Patterson Alexander Hamilton Graham Reynolds "
-    "Griffin Wallace Moreno West Cole Hayes Bryant Herrera Gibson Ellis Tran Medina Aguilar Stevens Murray Ford "
-    "Castro Marshall Owens Harrison Fernandez McDonald Woods Washington Kennedy Wells Vargas Henry Chen Freeman"
-).split()
-_TRADE = (
-    "Plumbing Electrical Landscaping Bakery Consulting Logistics Dental Veterinary Architecture Printing Roofing "
-    "Catering Engineering Imports Motors Hardware Flooring Joinery Optometry Pharmacy Fitness Design Media "
-    "Analytics Marine Farms Vineyards Brewing Textiles Packaging Coffee Florists Cleaning Security Transport "
-    "Interiors Glass Metals Timber Solar Robotics Software Studios Pediatrics Physio Legal Accounting Realty"
-).split()
+_FIRST = [
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "William",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Charles",
+    "Karen",
+    "Daniel",
+    "Lisa",
+    "Matthew",
+    "Nancy",
+    "Anthony",
+    "Betty",
+    "Mark",
+    "Sandra",
+    "Donald",
+    "Ashley",
+    "Steven",
+    "Emily",
+    "Paul",
+    "Kimberly",
+    "Andrew",
+    "Donna",
+    "Joshua",
+    "Michelle",
+    "Kenneth",
+    "Carol",
+    "Kevin",
+    "Amanda",
+    "Brian",
+    "Melissa",
+    "George",
+    "Deborah",
+    "Timothy",
+    "Stephanie",
+    "Ronald",
+    "Rebecca",
+    "Jason",
+    "Sharon",
+    "Edward",
+    "Laura",
+    "Jeffrey",
+    "Cynthia",
+    "Ryan",
+    "Amy",
+    "Jacob",
+    "Kathleen",
+    "Gary",
+    "Angela",
+    "Nicholas",
+    "Shirley",
+    "Eric",
+    "Brenda",
+    "Jonathan",
+    "Emma",
+    "Stephen",
+    "Anna",
+    "Larry",
+    "Pamela",
+    "Justin",
+    "Nicole",
+    "Scott",
+    "Samantha",
+    "Brandon",
+    "Katherine",
+    "Benjamin",
+    "Christine",
+    "Samuel",
+    "Helen",
+    "Gregory",
+    "Debra",
+    "Alexander",
+    "Rachel",
+    "Patrick",
+    "Carolyn",
+    "Frank",
+    "Janet",
+    "Raymond",
+    "Maria",
+    "Jack",
+    "Olivia",
+    "Dennis",
+    "Heather",
+    "Jerry",
+    "Diane",
+    "Tyler",
+    "Julie",
+    "Aaron",
+    "Joyce",
+    "Jose",
+    "Victoria",
+    "Adam",
+    "Ruth",
+    "Nathan",
+    "Virginia",
+    "Henry",
+    "Lauren",
+    "Zachary",
+    "Kelly",
+    "Douglas",
+    "Christina",
+    "Peter",
+    "Joan",
+    "Kyle",
+    "Evelyn",
+    "Noah",
+    "Judith",
+    "Ethan",
+    "Andrea",
+    "Jeremy",
+]
+_LAST = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Gomez",
+    "Phillips",
+    "Evans",
+    "Turner",
+    "Diaz",
+    "Parker",
+    "Cruz",
+    "Edwards",
+    "Collins",
+    "Reyes",
+    "Stewart",
+    "Morris",
+    "Morales",
+    "Murphy",
+    "Cook",
+    "Rogers",
+    "Gutierrez",
+    "Ortiz",
+    "Morgan",
+    "Cooper",
+    "Peterson",
+    "Bailey",
+    "Reed",
+    "Kelly",
+    "Howard",
+    "Ramos",
+    "Kim",
+    "Cox",
+    "Ward",
+    "Richardson",
+    "Watson",
+    "Brooks",
+    "Chavez",
+    "Wood",
+    "James",
+    "Bennett",
+    "Gray",
+    "Mendoza",
+    "Ruiz",
+    "Hughes",
+    "Price",
+    "Alvarez",
+    "Castillo",
+    "Sanders",
+    "Patel",
+    "Myers",
+    "Long",
+    "Ross",
+    "Foster",
+    "Jimenez",
+    "Powell",
+    "Jenkins",
+    "Perry",
+    "Russell",
+    "Sullivan",
+    "Bell",
+    "Coleman",
+    "Butler",
+    "Henderson",
+    "Barnes",
+    "Gonzales",
+    "Fisher",
+    "Vasquez",
+    "Simmons",
+    "Romero",
+    "Jordan",
+    "Patterson",
+    "Alexander",
+    "Hamilton",
+    "Graham",
+    "Reynolds",
+    "Griffin",
+    "Wallace",
+    "Moreno",
+    "West",
+    "Cole",
+    "Hayes",
+    "Bryant",
+    "Herrera",
+    "Gibson",
+    "Ellis",
+    "Tran",
+    "Medina",
+    "Aguilar",
+    "Stevens",
+    "Murray",
+    "Ford",
+    "Castro",
+    "Marshall",
+    "Owens",
+    "Harrison",
+    "Fernandez",
+    "McDonald",
+    "Woods",
+    "Washington",
+    "Kennedy",
+    "Wells",
+    "Vargas",
+    "Henry",
+    "Chen",
+    "Freeman",
+]
+_TRADE = [
+    "Plumbing",
+    "Electrical",
+    "Landscaping",
+    "Bakery",
+    "Consulting",
+    "Logistics",
+    "Dental",
+    "Veterinary",
+    "Architecture",
+    "Printing",
+    "Roofing",
+    "Catering",
+    "Engineering",
+    "Imports",
+    "Motors",
+    "Hardware",
+    "Flooring",
+    "Joinery",
+    "Optometry",
+    "Pharmacy",
+    "Fitness",
+    "Design",
+    "Media",
+    "Analytics",
+    "Marine",
+    "Farms",
+    "Vineyards",
+    "Brewing",
+    "Textiles",
+    "Packaging",
+    "Coffee",
+    "Florists",
+    "Cleaning",
+    "Security",
+    "Transport",
+    "Interiors",
+    "Glass",
+    "Metals",
+    "Timber",
+    "Solar",
+    "Robotics",
+    "Software",
+    "Studios",
+    "Pediatrics",
+    "Physio",
+    "Legal",
+    "Accounting",
+    "Realty",
+]
 _SUFFIX = ("Ltd", "LLC", "Inc", "& Co", "Group", "Partners", "Holdings", "Services", "Co", "Associates", "Corp", "Pty")
-_STREETS = (
-    "Main Oak Pine Maple Cedar Elm Washington Lake Hill Park View Sunset Ridge Church Mill River Spring Forest "
-    "Highland Meadow Union Market Bridge Harbor Valley Franklin Lincoln Jefferson Madison Jackson Chestnut Walnut"
-).split()
+_STREETS = [
+    "Main",
+    "Oak",
+    "Pine",
+    "Maple",
+    "Cedar",
+    "Elm",
+    "Washington",
+    "Lake",
+    "Hill",
+    "Park",
+    "View",
+    "Sunset",
+    "Ridge",
+    "Church",
+    "Mill",
+    "River",
+    "Spring",
+    "Forest",
+    "Highland",
+    "Meadow",
+    "Union",
+    "Market",
+    "Bridge",
+    "Harbor",
+    "Valley",
+    "Franklin",
+    "Lincoln",
+    "Jefferson",
+    "Madison",
+    "Jackson",
+    "Chestnut",
+    "Walnut",
+]
 _STREET_TYPES = ("St", "Ave", "Rd", "Blvd", "Lane", "Drive", "Court", "Way", "Place", "Terrace")
 _CITIES = (
     ("San Francisco", "CA", "941"),
@@ -1270,33 +1611,64 @@ class Seeder:
                 if archived:
                     issued = min(issued, today - dt.timedelta(days=120))
                 due = issued + dt.timedelta(days=30)
-                total_c = rng.choice((rng.randint(50_00, 900_00), rng.randint(900_00, 6_000_00), rng.randint(6_000_00, 25_000_00)))
-                inv = ledger.add_invoice(tenant, contact.id, issued, due, total_c, iid=det_uuid(rng), updated_ms=stamp(issued))
+                total_c = rng.choice(
+                    (rng.randint(50_00, 900_00), rng.randint(900_00, 6_000_00), rng.randint(6_000_00, 25_000_00))
+                )
+                inv = ledger.add_invoice(
+                    tenant, contact.id, issued, due, total_c, iid=det_uuid(rng), updated_ms=stamp(issued)
+                )
                 counts["invoices"] += 1
                 last_activity = max(last_activity, issued)
                 roll = rng.random()
-                lateness = rng.choices((rng.randint(-10, 0), rng.randint(1, 30), rng.randint(31, 90)), (0.6, 0.3, 0.1))[0]
+                lateness = rng.choices((rng.randint(-10, 0), rng.randint(1, 30), rng.randint(31, 90)), (0.6, 0.3, 0.1))[
+                    0
+                ]
                 pay_day = due + dt.timedelta(days=lateness)
                 if archived or (roll < 0.78 and pay_day <= today):
                     pay_day = min(pay_day, today)
                     amount = inv.total_c
                     if rng.random() < 0.04 and not archived:
                         amount += rng.randint(10_00, 250_00)  # overpaid: leaves an overpayment
-                    _, over = ledger.pay(tenant, inv, amount, pay_day, pid=det_uuid(rng), reference=f"Payment {inv.number}", updated_ms=stamp(pay_day))
+                    _, over = ledger.pay(
+                        tenant,
+                        inv,
+                        amount,
+                        pay_day,
+                        pid=det_uuid(rng),
+                        reference=f"Payment {inv.number}",
+                        updated_ms=stamp(pay_day),
+                    )
                     counts["payments"] += 1
                     if over is not None:
                         counts["overpayments"] += 1
                     last_activity = max(last_activity, pay_day)
                 elif roll < 0.88 and issued < today:
                     part_day = min(today, issued + dt.timedelta(days=rng.randint(5, 40)))
-                    ledger.pay(tenant, inv, inv.total_c // rng.choice((2, 3, 4)), part_day, pid=det_uuid(rng), reference=f"Part payment {inv.number}", updated_ms=stamp(part_day))
+                    ledger.pay(
+                        tenant,
+                        inv,
+                        inv.total_c // rng.choice((2, 3, 4)),
+                        part_day,
+                        pid=det_uuid(rng),
+                        reference=f"Part payment {inv.number}",
+                        updated_ms=stamp(part_day),
+                    )
                     counts["payments"] += 1
                     open_invoices.append(inv)
                 else:
                     open_invoices.append(inv)
                 # some invoices are settled by a credit note (fully applied)
                 if inv.status == "AUTHORISED" and rng.random() < 0.05:
-                    cn = ledger.add_credit(tenant, "creditnote", contact.id, issued + dt.timedelta(days=3), inv.due_c, crid=det_uuid(rng), reference=f"Credit for {inv.number}", updated_ms=stamp(issued))
+                    cn = ledger.add_credit(
+                        tenant,
+                        "creditnote",
+                        contact.id,
+                        issued + dt.timedelta(days=3),
+                        inv.due_c,
+                        crid=det_uuid(rng),
+                        reference=f"Credit for {inv.number}",
+                        updated_ms=stamp(issued),
+                    )
                     ledger.allocate(tenant, cn, inv, cn.total_c, cn.date, updated_ms=cn.updated_ms)
                     counts["credit_notes"] += 1
                     if inv in open_invoices:
@@ -1305,14 +1677,27 @@ class Seeder:
                 kind = rng.choice(("creditnote", "creditnote", "overpayment", "prepayment"))
                 when = today - dt.timedelta(days=rng.randint(1, 120))
                 amount = rng.randint(25_00, 1_500_00)
-                cr = ledger.add_credit(tenant, kind, contact.id, when, amount, crid=det_uuid(rng), reference="Unapplied credit", updated_ms=stamp(when))
-                counts[{"creditnote": "credit_notes", "overpayment": "overpayments", "prepayment": "prepayments"}[kind]] += 1
+                cr = ledger.add_credit(
+                    tenant,
+                    kind,
+                    contact.id,
+                    when,
+                    amount,
+                    crid=det_uuid(rng),
+                    reference="Unapplied credit",
+                    updated_ms=stamp(when),
+                )
+                counts[
+                    {"creditnote": "credit_notes", "overpayment": "overpayments", "prepayment": "prepayments"}[kind]
+                ] += 1
                 counts["contacts_with_unapplied_credit"] += 1
                 if open_invoices and rng.random() < 0.4:
                     target = open_invoices[0]
                     part = min(cr.remaining_c // 2, target.due_c)
                     if part > 0:
-                        ledger.allocate(tenant, cr, target, part, max(when, target.date), updated_ms=stamp(max(when, target.date)))
+                        ledger.allocate(
+                            tenant, cr, target, part, max(when, target.date), updated_ms=stamp(max(when, target.date))
+                        )
             if rng.random() < 0.5:
                 # a later profile edit moves the contact's UpdatedDateUTC
                 contact.updated_ms = stamp(min(today, last_activity + dt.timedelta(days=rng.randint(0, 30))))
@@ -1525,7 +1910,9 @@ class XeroEmulator:
                 problem_kind = "concurrent"  # UNCONFIRMED value
                 retry_after = 1
             if problem_kind is not None:
-                raise ApiError(429, None, headers={"Retry-After": str(retry_after), "X-Rate-Limit-Problem": problem_kind})
+                raise ApiError(
+                    429, None, headers={"Retry-After": str(retry_after), "X-Rate-Limit-Problem": problem_kind}
+                )
             rate.day_count += 1
             rate.minute.append(now)
             st.app_minute.append(now)
@@ -1626,7 +2013,9 @@ class XeroEmulator:
         return resp
 
     # ---- envelope -------------------------------------------------------------------------------------------
-    def envelope(self, key: str, items: list[dict[str, Any]], pagination: dict[str, int] | None = None) -> dict[str, Any]:
+    def envelope(
+        self, key: str, items: list[dict[str, Any]], pagination: dict[str, int] | None = None
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "Id": str(uuid.uuid4()),
             "Status": "OK",
@@ -1661,14 +2050,18 @@ class XeroEmulator:
             raise ApiError(400, {"ErrorNumber": 16, "Type": "QueryParseException", "Message": str(exc)}) from exc
 
     @staticmethod
-    def _order(default_key: Callable[[Any], Any], fields: dict[str, Callable[[Any], Any]]) -> tuple[Callable[[Any], Any], bool]:
+    def _order(
+        default_key: Callable[[Any], Any], fields: dict[str, Callable[[Any], Any]]
+    ) -> tuple[Callable[[Any], Any], bool]:
         text = (request.args.get("order") or "").strip()
         if not text:
             return default_key, False
         parts = text.split()
         keyf = fields.get(parts[0].lower())
         if keyf is None:
-            raise ApiError(400, {"ErrorNumber": 16, "Type": "QueryParseException", "Message": f"cannot order by {parts[0]}"})
+            raise ApiError(
+                400, {"ErrorNumber": 16, "Type": "QueryParseException", "Message": f"cannot order by {parts[0]}"}
+            )
         desc = len(parts) > 1 and parts[1].upper() == "DESC"
         return keyf, desc
 
@@ -1707,7 +2100,12 @@ class XeroEmulator:
             return items, False, None
         total = len(items)
         start = (page - 1) * size
-        pagination = {"page": page, "pageSize": size, "pageCount": math.ceil(total / size) if total else 0, "itemCount": total}
+        pagination = {
+            "page": page,
+            "pageSize": size,
+            "pageCount": math.ceil(total / size) if total else 0,
+            "itemCount": total,
+        }
         return items[start : start + size], True, pagination
 
     # ---- resolvers for where ---------------------------------------------------------------------------------
@@ -1731,7 +2129,9 @@ class XeroEmulator:
 
         return make
 
-    def _doc_resolver(self, tenant: Tenant, serialise: Callable[[Any], dict[str, Any]]) -> Callable[[Any], Callable[[str], Any]]:
+    def _doc_resolver(
+        self, tenant: Tenant, serialise: Callable[[Any], dict[str, Any]]
+    ) -> Callable[[Any], Callable[[str], Any]]:
         def make(rec: Any) -> Callable[[str], Any]:
             cache: dict[str, Any] = {}
 
@@ -1768,7 +2168,10 @@ class XeroEmulator:
 
             def match(r: ContactRec) -> bool:
                 d = r.data
-                return any(search in str(d.get(k) or "").lower() for k in ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress"))
+                return any(
+                    search in str(d.get(k) or "").lower()
+                    for k in ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress")
+                )
 
             filters.append(match)
         order_fields = {
@@ -1818,10 +2221,12 @@ class XeroEmulator:
         else:
             raise ApiError(
                 400,
-                {"ErrorNumber": 14, "Type": "PostDataInvalidException", "Message": f"Expected {{\"{key}\": [...]}}"},
+                {"ErrorNumber": 14, "Type": "PostDataInvalidException", "Message": f'Expected {{"{key}": [...]}}'},
             )
         if not all(isinstance(e, dict) for e in elements):
-            raise ApiError(400, {"ErrorNumber": 14, "Type": "PostDataInvalidException", "Message": f"{key} items must be objects"})
+            raise ApiError(
+                400, {"ErrorNumber": 14, "Type": "PostDataInvalidException", "Message": f"{key} items must be objects"}
+            )
         return elements
 
     def _length_errors(self, elem: dict[str, Any]) -> list[str]:
@@ -1847,15 +2252,20 @@ class XeroEmulator:
         return errors
 
     def _validate_contact(
-        self, tenant: Tenant, elem: dict[str, Any], target: ContactRec | None, staged: dict[str, str]
+        self,
+        tenant: Tenant,
+        elem: dict[str, Any],
+        target: ContactRec | None,
+        staged: dict[str, str],
+        marker: str = "",
     ) -> tuple[list[str], str | None]:
         """Return (messages, uniqueness key to stage). Order of checks: name presence, characters, lengths, unique."""
         errors: list[str] = []
         raw_name = elem.get("Name")
         name = raw_name if isinstance(raw_name, str) else None
-        if target is None and (name is None or not name.strip()):
-            errors.append(EMPTY_NAME_MSG)
-        elif "Name" in elem and (name is None or not name.strip()):
+        if (target is None and (name is None or not name.strip())) or (
+            "Name" in elem and (name is None or not name.strip())
+        ):
             errors.append(EMPTY_NAME_MSG)
         if name and ("<" in name or ">" in name):
             errors.append(INVALID_CHARS_MSG)
@@ -1871,7 +2281,7 @@ class XeroEmulator:
             owner = tenant.active_names.get(key)
             staged_owner = staged.get(key)
             self_id = target.id if target else None
-            if (owner is not None and owner != self_id) or (staged_owner is not None and staged_owner != (self_id or "")):
+            if (owner is not None and owner != self_id) or (staged_owner is not None and staged_owner != marker):
                 errors.append(DUPLICATE_NAME_MSG.format(name=name if name else effective_name))
             else:
                 stage_key = key
@@ -1936,21 +2346,27 @@ class XeroEmulator:
         summarize = parse_bool(request.args.get("summarizeErrors"), default=True)
         staged: dict[str, str] = {}
         plan: list[tuple[dict[str, Any], ContactRec | None, list[str]]] = []
-        for elem in elements:
+        for index, elem in enumerate(elements):
             cid = contact_id or elem.get("ContactID")
             target = tenant.contacts.get(str(cid).lower()) if cid else None
             if cid and target is None:
                 plan.append((elem, None, [f"Contact with ContactID {cid} could not be found."]))
                 continue
-            errors, key = self._validate_contact(tenant, elem, target, staged)
+            marker = target.id if target else f"new:{index}"
+            errors, key = self._validate_contact(tenant, elem, target, staged, marker)
             if not errors and key is not None:
-                staged[key] = target.id if target else ""
+                staged[key] = marker
             plan.append((elem, target, errors))
         if summarize and any(errors for _, _, errors in plan):
             elements_out = [self._echo(e, t, errs) for e, t, errs in plan if errs]
             return _json_response(
                 400,
-                {"ErrorNumber": 10, "Type": "ValidationException", "Message": "A validation exception occurred", "Elements": elements_out},
+                {
+                    "ErrorNumber": 10,
+                    "Type": "ValidationException",
+                    "Message": "A validation exception occurred",
+                    "Elements": elements_out,
+                },
             )
         out: list[dict[str, Any]] = []
         for elem, target, errors in plan:
@@ -2137,13 +2553,13 @@ class XeroEmulator:
             return self._token_response(st.issue_tokens(grant))
         if grant_type == "refresh_token":
             rt = st.refresh_tokens.get(request.form.get("refresh_token", ""))
-            grant = st.grants.get(rt.grant_id) if rt else None
-            if rt is None or grant is None or grant.revoked or grant.client_id != client.client_id:
+            owner = st.grants.get(rt.grant_id) if rt else None
+            if rt is None or owner is None or owner.revoked or owner.client_id != client.client_id:
                 raise invalid
             if rt.rotated_at is None:
                 if now - rt.issued_at > self.config.refresh_token_idle_ttl:
                     raise invalid
-                tokens = st.issue_tokens(grant)
+                tokens = st.issue_tokens(owner)
                 rt.rotated_at, rt.successor = now, tokens
                 return self._token_response(tokens)
             if now - rt.rotated_at <= self.config.refresh_grace_seconds and rt.successor is not None:
@@ -2213,7 +2629,13 @@ def _admin_json() -> dict[str, Any]:
 
 
 def _register_api(app: Flask, emu: XeroEmulator) -> None:
-    def api_route(rule: str, template: str, methods: list[str], scopes: tuple[str, ...], write_scopes: tuple[str, ...] | None = None) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    def api_route(
+        rule: str,
+        template: str,
+        methods: list[str],
+        scopes: tuple[str, ...],
+        write_scopes: tuple[str, ...] | None = None,
+    ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
         def deco(fn: Callable[..., Response]) -> Callable[..., Response]:
             @functools.wraps(fn)
             def view(**kwargs: Any) -> Response:
@@ -2231,7 +2653,13 @@ def _register_api(app: Flask, emu: XeroEmulator) -> None:
             return emu.get_contacts(ctx)
         return emu.write_contacts(ctx)
 
-    @api_route(f"{API}/Contacts/<contact_id>", f"{API}/Contacts/{{ContactID}}", ["GET", "POST"], SCOPES_CONTACTS, SCOPES_CONTACTS_WRITE)
+    @api_route(
+        f"{API}/Contacts/<contact_id>",
+        f"{API}/Contacts/{{ContactID}}",
+        ["GET", "POST"],
+        SCOPES_CONTACTS,
+        SCOPES_CONTACTS_WRITE,
+    )
     def contact(ctx: Ctx, contact_id: str) -> Response:
         if request.method == "GET":
             return emu.get_contact(ctx, contact_id)
@@ -2394,7 +2822,9 @@ def _register_admin(app: Flask, emu: XeroEmulator) -> None:
             if inv is None:
                 raise ApiError(400, {"error": f"unknown invoice {iid}"})
             when = parse_any_date(body.get("Date")) or st.clock.now().date()
-            p, over = ledger.pay(tenant, inv, to_cents(body.get("Amount")), when, reference=str(body.get("Reference") or ""))
+            p, over = ledger.pay(
+                tenant, inv, to_cents(body.get("Amount")), when, reference=str(body.get("Reference") or "")
+            )
             st.emit(tenant, "INVOICE", "Invoices", inv.id, "UPDATE")
             result = {"Payment": emu.wire.payment(tenant, p)}
             if over is not None:
@@ -2421,7 +2851,14 @@ def _register_admin(app: Flask, emu: XeroEmulator) -> None:
                 reference=str(body.get("Reference") or ""),
             )
             if kind == "creditnote":
-                st.emit(tenant, "CREDITNOTE", "CreditNotes", cr.id, "CREATE", data={"Type": "ACCRECCREDIT", "Status": cr.status})
+                st.emit(
+                    tenant,
+                    "CREDITNOTE",
+                    "CreditNotes",
+                    cr.id,
+                    "CREATE",
+                    data={"Type": "ACCRECCREDIT", "Status": cr.status},
+                )
             return ok(emu.wire.credit(tenant, cr, lines=True), 201)
 
     @app.post("/_admin/companies/<cid>/apply")
@@ -2436,8 +2873,20 @@ def _register_admin(app: Flask, emu: XeroEmulator) -> None:
             ledger.allocate(tenant, cr, inv, to_cents(body.get("amount")), st.clock.now().date())
             st.emit(tenant, "INVOICE", "Invoices", inv.id, "UPDATE")
             if cr.kind == "creditnote":
-                st.emit(tenant, "CREDITNOTE", "CreditNotes", cr.id, "UPDATE", data={"Type": "ACCRECCREDIT", "Status": cr.status})
-            return ok({"invoice": emu.wire.invoice(tenant, inv, lines=False), "credit": emu.wire.credit(tenant, cr, lines=False)})
+                st.emit(
+                    tenant,
+                    "CREDITNOTE",
+                    "CreditNotes",
+                    cr.id,
+                    "UPDATE",
+                    data={"Type": "ACCRECCREDIT", "Status": cr.status},
+                )
+            return ok(
+                {
+                    "invoice": emu.wire.invoice(tenant, inv, lines=False),
+                    "credit": emu.wire.credit(tenant, cr, lines=False),
+                }
+            )
 
     @app.post("/_admin/companies/<cid>/touch")
     def touch(cid: str) -> Response:
@@ -2493,7 +2942,11 @@ def _register_admin(app: Flask, emu: XeroEmulator) -> None:
                     "credit_notes": kinds["creditnote"],
                     "overpayments": kinds["overpayment"],
                     "prepayments": kinds["prepayment"],
-                    "rate": {"day_used": tenant.rate.day_count, "minute_window": len(tenant.rate.minute), "in_flight": tenant.rate.in_flight},
+                    "rate": {
+                        "day_used": tenant.rate.day_count,
+                        "minute_window": len(tenant.rate.minute),
+                        "in_flight": tenant.rate.in_flight,
+                    },
                 }
             )
 
@@ -2510,6 +2963,8 @@ def _register_admin(app: Flask, emu: XeroEmulator) -> None:
                 st.clock.advance(float(body["advance_seconds"]))
             if "freeze" in body:
                 st.clock.freeze(bool(body["freeze"]))
+            if body.get("reset"):
+                st.clock = Clock()
         return ok({"now": st.clock.now().isoformat().replace("+00:00", "Z"), "frozen": st.clock.frozen})
 
     @app.route("/_admin/faults", methods=["GET", "POST", "DELETE"])
@@ -2542,7 +2997,13 @@ def _register_admin(app: Flask, emu: XeroEmulator) -> None:
             return ok(
                 {
                     "rules": [
-                        {"action": r.action, "method": r.method, "path": r.path.pattern if r.path else None, "times": r.times, "applied": r.applied}
+                        {
+                            "action": r.action,
+                            "method": r.method,
+                            "path": r.path.pattern if r.path else None,
+                            "times": r.times,
+                            "applied": r.applied,
+                        }
                         for r in st.faults
                     ]
                 }
@@ -2564,7 +3025,10 @@ def _register_admin(app: Flask, emu: XeroEmulator) -> None:
             client_id = str(body.get("client_id") or st.config.default_client_id or "")
             if client_id not in st.clients:
                 raise ApiError(400, {"error": f"unknown client {client_id}"})
-            scope = str(body.get("scope") or "openid profile email offline_access accounting.contacts accounting.transactions accounting.settings")
+            scope = str(
+                body.get("scope")
+                or "openid profile email offline_access accounting.contacts accounting.transactions accounting.settings"
+            )
             grant = st.new_grant(client_id, scope.split(), [tenant.tenant_id])
             return ok(st.issue_tokens(grant))
 
@@ -2584,7 +3048,9 @@ def _register_admin(app: Flask, emu: XeroEmulator) -> None:
                 st.log_entries.clear()
                 st.by_endpoint.clear()
                 return ok({"total": 0})
-            return ok({"total": len(st.log_entries), "by_endpoint": dict(st.by_endpoint), "entries": list(st.log_entries)})
+            return ok(
+                {"total": len(st.log_entries), "by_endpoint": dict(st.by_endpoint), "entries": list(st.log_entries)}
+            )
 
     @app.post("/_admin/webhooks")
     def webhook_config() -> Response:
@@ -2636,7 +3102,14 @@ def _register_admin(app: Flask, emu: XeroEmulator) -> None:
         if delivered:
             with st.lock:
                 del st.pending_events[: len(events)]
-        return ok({"sent": len(events) if delivered else 0, "status": status, "detail": None if delivered else detail, "payload": payload})
+        return ok(
+            {
+                "sent": len(events) if delivered else 0,
+                "status": status,
+                "detail": None if delivered else detail,
+                "payload": payload,
+            }
+        )
 
     @app.post("/_admin/webhooks/intent")
     def webhook_intent() -> Response:
@@ -2644,16 +3117,29 @@ def _register_admin(app: Flask, emu: XeroEmulator) -> None:
         payload = {"events": [], "lastEventSequence": 0, "firstEventSequence": 0, "entropy": "S0m3r4Nd0mt3xt"}
         good, _ = _post_signed(payload)
         bad, _ = _post_signed(payload, corrupt=True)
-        return ok({"valid_signature_status": good, "invalid_signature_status": bad, "passed": good == 200 and bad == 401})
+        return ok(
+            {"valid_signature_status": good, "invalid_signature_status": bad, "passed": good == 200 and bad == 401}
+        )
 
     @app.post("/_admin/oauth/clients")
     def register_client() -> Response:
         body = _admin_json()
         client_id = str(body.get("client_id") or secrets.token_hex(16).upper())
-        client = OAuthClient(client_id, str(body.get("client_secret") or secrets.token_urlsafe(24)), list(body.get("redirect_uris") or []))
+        client = OAuthClient(
+            client_id,
+            str(body.get("client_secret") or secrets.token_urlsafe(24)),
+            list(body.get("redirect_uris") or []),
+        )
         with st.lock:
             st.clients[client_id] = client
-        return ok({"client_id": client.client_id, "client_secret": client.client_secret, "redirect_uris": client.redirect_uris}, 201)
+        return ok(
+            {
+                "client_id": client.client_id,
+                "client_secret": client.client_secret,
+                "redirect_uris": client.redirect_uris,
+            },
+            201,
+        )
 
 
 def create_app(config: EmulatorConfig | None = None) -> Flask:

@@ -217,7 +217,8 @@ class _Parser:
                 if t.value != ",":
                     raise WhereSyntaxError("expected , or )")
             try:
-                when = dt.datetime(*nums)  # type: ignore[misc]
+                ymd = [*nums, 0, 0, 0][:6]  # y, m, d[, h, mi, s]
+                when = dt.datetime(ymd[0], ymd[1], ymd[2], ymd[3], ymd[4], ymd[5])
             except (TypeError, ValueError) as exc:
                 raise WhereSyntaxError(f"bad DateTime: {exc}") from exc
             return lambda r: when

@@ -21,6 +21,28 @@ class CustomerNotFound(NotFound):
         self.customer_id = customer_id
 
 
+class CustomerAlreadyExists(DomainError):
+    """Raised by repositories when an id is taken (deterministic ids make retries land here)."""
+
+    def __init__(self, customer_id: str) -> None:
+        super().__init__(f"A customer with id {customer_id!r} already exists.")
+        self.customer_id = customer_id
+
+
+class PushRejected(DomainError):
+    """The accounting system refused the customer; it is kept locally with `sync.state = failed` (B1)."""
+
+    def __init__(self, customer: object, category: str, explanation: str) -> None:
+        super().__init__(explanation)
+        self.customer = customer
+        self.category = category
+
+
+class NotLinked(DomainError):
+    def __init__(self) -> None:
+        super().__init__("This customer is not linked to a record in the accounting system yet.")
+
+
 class SyncRunNotFound(NotFound):
     def __init__(self, run_id: str) -> None:
         super().__init__(f"No sync run with id {run_id!r} exists in this account.")

@@ -19,8 +19,8 @@ import requests
 from flask import Flask, request
 
 from local.emulators.common import serve_app_in_thread
-from local.emulators.quickbooks import sign_webhook
 from local.emulators.quickbooks import serve_in_thread as serve_qbo
+from local.emulators.quickbooks import sign_webhook
 
 CLIENT_ID = "qbo-emulator-client"
 CLIENT_SECRET = "qbo-emulator-secret"
@@ -74,7 +74,9 @@ class Api:
         headers = {**self.headers(), "Content-Type": "application/text"}
         return self.http.post(self.url("/query"), params={"minorversion": "75"}, data=text, headers=headers, timeout=30)
 
-    def token_request(self, form: dict[str, str], auth: tuple[str, str] = (CLIENT_ID, CLIENT_SECRET)) -> requests.Response:
+    def token_request(
+        self, form: dict[str, str], auth: tuple[str, str] = (CLIENT_ID, CLIENT_SECRET)
+    ) -> requests.Response:
         return self.http.post(f"{self.base}/oauth2/v1/tokens/bearer", data=form, auth=auth, timeout=30)
 
     def clock(self, **body: Any) -> None:
@@ -187,7 +189,9 @@ def test_length_fault_2050_names_the_element(api: Api) -> None:
     err = only_error(api.post("/customer", {"DisplayName": "Addr Co", "BillAddr": {"Line1": "y" * 501}}))
     assert err["code"] == "2050" and err["element"] == "BillAddr.Line1"
     err = only_error(api.post("/customer", {"DisplayName": "Mail Co", "PrimaryEmailAddr": {"Address": "a" * 101}}))
-    assert err["element"] == "PrimaryEmailAddr.Address" and err["Detail"].endswith("Max:100 supported. Supplied length:101")
+    assert err["element"] == "PrimaryEmailAddr.Address" and err["Detail"].endswith(
+        "Max:100 supported. Supplied length:101"
+    )
     assert api.post("/customer", {"DisplayName": "x" * 500}).status_code == 200
 
 
@@ -312,7 +316,11 @@ def test_authorize_code_flow_single_use_code(api: Api) -> None:
     assert resp.status_code == 302
     params = parse_qs(urlparse(resp.headers["Location"]).query)
     assert params["state"] == ["s-123"] and params["realmId"] == [realm]
-    form = {"grant_type": "authorization_code", "code": params["code"][0], "redirect_uri": "http://127.0.0.1:9/callback"}
+    form = {
+        "grant_type": "authorization_code",
+        "code": params["code"][0],
+        "redirect_uri": "http://127.0.0.1:9/callback",
+    }
     assert api.token_request(form, auth=(CLIENT_ID, "wrong")).status_code == 401
     tokens = api.token_request(form)
     assert tokens.status_code == 200
@@ -353,7 +361,9 @@ def test_refresh_rotation_with_24h_grace(api: Api) -> None:
     late = api.token_request({"grant_type": "refresh_token", "refresh_token": old_rt})
     assert late.status_code == 400
     assert late.json() == {"error": "invalid_grant", "error_description": "Incorrect or invalid refresh token"}
-    assert api.token_request({"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}).status_code == 200
+    assert (
+        api.token_request({"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}).status_code == 200
+    )
 
 
 def test_revoke_gives_401_then_invalid_grant(api: Api) -> None:
@@ -413,11 +423,14 @@ def test_query_conditions_and_errors(api: Api) -> None:
     ids = api.query("select * from Customer where Id IN ('1', '3')").json()["QueryResponse"]["Customer"]
     assert [c["Id"] for c in ids] == ["1", "3"]
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-    assert api.query(f"select * from Customer where MetaData.LastUpdatedTime > '{future}'").json()["QueryResponse"] == {}
+    assert (
+        api.query(f"select * from Customer where MetaData.LastUpdatedTime > '{future}'").json()["QueryResponse"]  # noqa: S608
+        == {}
+    )
     cust = ids[0]["Id"]
     inv = api.admin("POST", f"/companies/{api.realm}/invoices", {"CustomerRef": {"value": cust}, "TotalAmt": 120.5})
     inv_id = inv.json()["Invoice"]["Id"]
-    by_ref = api.query(f"select * from Invoice where CustomerRef = '{cust}'").json()["QueryResponse"]["Invoice"]
+    by_ref = api.query(f"select * from Invoice where CustomerRef = '{cust}'").json()["QueryResponse"]["Invoice"]  # noqa: S608
     assert [i["Id"] for i in by_ref] == [inv_id] and by_ref[0]["Balance"] == 120.5
     assert only_error(api.query("select * from Customer where"))["code"] == "4000"
     assert only_error(api.query("select * from Customer where Nickname = 'x'"))["code"] == "4001"
@@ -459,9 +472,12 @@ def test_seed_shape(api: Api) -> None:
     # Deterministic: the same seed gives the same names.
     other = Api(api.base)
     other.company("Twin", seed={"customers": 200, "seed": 7})
-    names_a = [c["DisplayName"] for c in api.query("select * from Customer maxresults 50").json()["QueryResponse"]["Customer"]]
+    names_a = [
+        c["DisplayName"] for c in api.query("select * from Customer maxresults 50").json()["QueryResponse"]["Customer"]
+    ]
     names_b = [
-        c["DisplayName"] for c in other.query("select * from Customer maxresults 50").json()["QueryResponse"]["Customer"]
+        c["DisplayName"]
+        for c in other.query("select * from Customer maxresults 50").json()["QueryResponse"]["Customer"]
     ]
     assert names_a == names_b
 
@@ -471,15 +487,19 @@ def test_seed_shape(api: Api) -> None:
 
 def test_cdc_window_deleted_stubs_and_cap(api: Api) -> None:
     api.company()
-    api.clock(set="2026-03-01T12:00:00Z", freeze=True)
+    api.clock(set="2026-03-01T12:17:00Z", freeze=True)
     since = "2026-03-01T11:00:00Z"
-    session = api.http
-    for i in range(1005):
-        api.clock(advance_seconds=1)
-        resp = session.post(f"{api.base}/_admin/companies/{api.realm}/customers", json={"DisplayName": f"CDC {i:04d}"})
-        assert resp.status_code == 201
+    start = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    rows = [
+        {
+            "DisplayName": f"CDC {i:04d}",
+            "MetaData": {"CreateTime": (start + timedelta(seconds=i + 1)).isoformat()},
+        }
+        for i in range(1005)
+    ]
+    bulk = api.admin("POST", f"/companies/{api.realm}/customers", {"customers": rows[::-1]})  # newest first
+    assert bulk.json()["inserted"] == 1005
     first_id = api.query("select * from Customer where DisplayName = 'CDC 0000'").json()["QueryResponse"]["Customer"][0]
-    api.clock(advance_seconds=1)
     inv = api.admin(
         "POST", f"/companies/{api.realm}/invoices", {"CustomerRef": {"value": first_id["Id"]}, "TotalAmt": 10}
     ).json()["Invoice"]

@@ -82,9 +82,9 @@ def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray, bi
     return float(total / labels.size)
 
 
-def reliability_table(labels: np.ndarray, probabilities: np.ndarray, bins: int = ECE_BINS) -> list[dict[str, float]]:
+def reliability_table(labels: np.ndarray, probabilities: np.ndarray, bins: int = ECE_BINS) -> list[dict[str, Any]]:
     index = np.minimum((probabilities * bins).astype(int), bins - 1)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for b in range(bins):
         mask = index == b
         if mask.any():
@@ -177,7 +177,7 @@ def evaluate_split(
     result = SplitResult(name, cutoff, test_end, run, labels, model, paydex, late_ratio, invoice_only, customers)
     scores = {"model": model, "paydex": paydex, "late_ratio": late_ratio, "invoice_only": invoice_only}
     boot = clustered_bootstrap(labels, customers, scores, resamples, SEED + cutoff.toordinal())
-    top = max(1, int(round(0.2 * labels.size)))
+    top = max(1, round(0.2 * labels.size))
     flagged = np.argsort(-model, kind="stable")[:top]
     flagged_paydex = np.argsort(-paydex, kind="stable")[:top]
     result.metrics = {
@@ -209,11 +209,11 @@ def customer_level(split: SplitResult, examples: list[Example], dataset: Receiva
     """Customer scores at the cutoff vs their late share over the test window (protocol §7.5)."""
     model = HealthModel(split.run.params)
     facts = dataset.by_customer()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for customer_id, invoices in facts.items():
         snapshot = compute_features([row.fact for row in invoices], dataset.profiles[customer_id], split.cutoff)
         assessment = assess_snapshot(snapshot, datetime(split.cutoff.year, split.cutoff.month, 1, tzinfo=UTC), model)
-        future = [row for row in invoices if row.fact.issue_date >= split.cutoff]
+        upcoming = [row for row in invoices if row.fact.issue_date >= split.cutoff]
         rows.append(
             {
                 "customer_id": customer_id,
@@ -221,8 +221,8 @@ def customer_level(split: SplitResult, examples: list[Example], dataset: Receiva
                 "band": assessment.band,
                 "source": assessment.source,
                 "paydex": snapshot.values.get("paydex"),
-                "future_n": len(future),
-                "future_late_share": (sum(r.is_late for r in future) / len(future)) if future else None,
+                "future_n": len(upcoming),
+                "future_late_share": (sum(r.is_late for r in upcoming) / len(upcoming)) if upcoming else None,
             }
         )
     scored = [r for r in rows if r["future_n"] >= 3]

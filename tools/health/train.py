@@ -58,8 +58,8 @@ def sklearn_cross_check(examples: list[Example], params: dict[str, Any]) -> floa
     active_terms = [term for term in params["features"] if term["coefficient"] != 0.0]
     names = [term["name"] for term in active_terms]
     l2 = float(params["training"]["l2"])
-    with_history = [ex for ex in labelled_before(examples, date.fromisoformat(params["training"]["label_cutoff"]))]
-    with_history = [ex for ex in with_history if ex.snapshot.has_history]
+    label_cutoff = date.fromisoformat(params["training"]["label_cutoff"])
+    with_history = [ex for ex in labelled_before(examples, label_cutoff) if ex.snapshot.has_history]
     raw = raw_matrix(with_history, names, params["prior"])
     columns = np.array(standardise(raw, fit_standardiser(raw, names))).T
     boost = np.array([1e4 if name == ANCHOR_FEATURE else 1.0 for name in names])
@@ -140,7 +140,8 @@ def build_params(with_metrics: bool = True) -> dict[str, Any]:
         "model_version": MODEL_VERSION,
         "created_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "trained_on": {
-            "dataset": "IBM Watson Analytics sample 'WA_Fn-UseC_-Accounts-Receivable' (data/ibm-accounts-receivable.csv)",
+            "dataset": "IBM Watson Analytics sample WA_Fn-UseC_-Accounts-Receivable",
+            "path": "data/ibm-accounts-receivable.csv",
             "sha256": DATA_SHA256,
             "label_cutoff": cutoff.isoformat(),
             "examples": params["training"]["examples"],

@@ -6,7 +6,12 @@ Each function's composition root (functions/<name>/app.py) fills the slots it se
 
 from __future__ import annotations
 
+from typing import NoReturn
+
+from arsync.services.balances import BalanceCheckService
+from arsync.services.connection import ConnectionService
 from arsync.services.customers import CustomerService
+from arsync.services.resync import ResyncService
 from arsync.services.settings import SettingsService
 
 
@@ -14,9 +19,25 @@ class DependencyNotWired(RuntimeError):
     pass
 
 
+def _unwired(name: str) -> NoReturn:
+    raise DependencyNotWired(f"{name} is not wired in this function's composition root")
+
+
 def customer_service() -> CustomerService:
-    raise DependencyNotWired("customer_service is not wired in this function's composition root")
+    _unwired("customer_service")
 
 
 def settings_service() -> SettingsService:
-    raise DependencyNotWired("settings_service is not wired in this function's composition root")
+    _unwired("settings_service")
+
+
+def resync_service() -> ResyncService:
+    _unwired("resync_service")
+
+
+def balance_check_service() -> BalanceCheckService:
+    _unwired("balance_check_service")
+
+
+def connection_service() -> ConnectionService:
+    _unwired("connection_service")

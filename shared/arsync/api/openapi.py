@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from arsync.api.resolver import API_TITLE, API_VERSION, BEARER, build_resolver, openapi_security
-from arsync.api.routes import customers, settings
+from arsync.api.routes import connection, customers, settings
 
 DESCRIPTION = (
     "arsync keeps an AR account's customers in step with its accounting system. Errors are RFC 9457 problem "
@@ -16,7 +16,15 @@ DESCRIPTION = (
 
 def api_routers() -> list[Router]:
     """Every router deployed behind API Gateway with the Cognito authorizer."""
-    return [customers.create_router, customers.update_router, customers.read_router, settings.router]
+    return [
+        customers.create_router,
+        customers.update_router,
+        customers.read_router,
+        customers.resync_router,
+        settings.router,
+        connection.router,
+        connection.callback_router,
+    ]
 
 
 def build_docs_resolver() -> APIGatewayRestResolver:

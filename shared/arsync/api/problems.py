@@ -17,6 +17,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from arsync import errors
 from arsync.api.auth import Unauthenticated
+from arsync.connectors.errors import CATALOG, AccountingError, ErrorCategory
+from arsync.models.customer import AccountingErrorInfo, Customer
+from arsync.models.mapping import customer_response
 from arsync.observability import logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -33,6 +36,8 @@ _STATUS: list[tuple[type[errors.DomainError], int, str]] = [
     (errors.SettingNotAllowed, 422, "setting_not_allowed"),
     (errors.InvalidCursor, 400, "invalid_cursor"),
     (errors.InvalidOAuthState, 400, "invalid_oauth_state"),
+    (errors.NotLinked, 409, "not_linked"),
+    (errors.CustomerAlreadyExists, 409, "already_exists"),
 ]
 
 _RESOLUTION = {
@@ -47,6 +52,8 @@ _RESOLUTION = {
     "setting_not_allowed": "Leave the setting as it is for this accounting system.",
     "invalid_cursor": "Request the first page again without a cursor.",
     "invalid_oauth_state": "Start connecting again from the Connect button.",
+    "not_linked": "Sync the customer first so it exists in the accounting system.",
+    "already_exists": "Use a different id.",
     "validation_failed": "Correct the fields listed in `errors` and send the request again.",
     "payload_too_large": "Send a smaller request body.",
     "internal_error": "Try again later; if it keeps happening, contact support with the request id.",
@@ -101,6 +108,79 @@ def validation_problem(error: RequestValidationError) -> Response[str]:
     )
 
 
+_ACCOUNTING_STATUS = {
+    ErrorCategory.AUTHENTICATION_FAILED: 409,
+    ErrorCategory.AUTHORIZATION_FAILED: 409,
+    ErrorCategory.DUPLICATE_NAME: 409,
+    ErrorCategory.DUPLICATE_NAME_INACTIVE: 409,
+    ErrorCategory.STALE_OBJECT: 409,
+    ErrorCategory.NOT_FOUND: 409,
+    ErrorCategory.RATE_LIMITED: 429,
+    ErrorCategory.DAILY_LIMIT_REACHED: 429,
+    ErrorCategory.PROVIDER_UNAVAILABLE: 502,
+}
+"""Statuses for accounting-system refusals; anything else the provider rejects is 422."""
+
+
+def accounting_status(category: str) -> int:
+    return _ACCOUNTING_STATUS.get(ErrorCategory(category), 422)
+
+
+def _accounting_error_body(info: AccountingErrorInfo) -> dict[str, Any]:
+    return {
+        "system": info.system.value,
+        "http_status": info.http_status,
+        "code": info.code,
+        "message": info.message,
+        "field": info.field,
+    }
+
+
+def _choices(customer: Customer, info: AccountingErrorInfo) -> list[dict[str, Any]]:
+    """What the user can do about a duplicate name besides renaming (FAQ: the record may be inactive)."""
+    if info.category not in (ErrorCategory.DUPLICATE_NAME, ErrorCategory.DUPLICATE_NAME_INACTIVE) or not info.existing_id:
+        return []
+    link = {"method": "POST", "path": f"/customers/{customer.id}/link"}
+    choices = [{"action": "link", **link, "body": {"external_id": info.existing_id, "reactivate": False}}]
+    if info.category == ErrorCategory.DUPLICATE_NAME_INACTIVE:
+        choices.append({"action": "reactivate", **link, "body": {"external_id": info.existing_id, "reactivate": True}})
+    choices.append({"action": "rename", "method": "PATCH", "path": f"/customers/{customer.id}"})
+    return choices
+
+
+def push_problem(error: errors.PushRejected) -> Response[str]:
+    """The customer was kept (sync.state = failed); the provider's words travel verbatim beside ours."""
+    customer = error.customer
+    assert isinstance(customer, Customer) and customer.sync.error is not None
+    info = customer.sync.error
+    return problem(
+        accounting_status(info.category),
+        info.category,
+        info.explanation,
+        title=CATALOG[ErrorCategory(info.category)].title,
+        resolution=info.resolution,
+        extra={
+            "accounting_error": _accounting_error_body(info),
+            "customer": customer_response(customer).model_dump(mode="json"),
+            "choices": _choices(customer, info),
+        },
+    )
+
+
+def accounting_problem(error: AccountingError) -> Response[str]:
+    info = error.to_info()
+    headers = {"Retry-After": str(int(error.retry_after) + 1)} if error.retry_after else None
+    return problem(
+        accounting_status(info.category),
+        info.category,
+        info.explanation,
+        title=error.title,
+        resolution=info.resolution,
+        extra={"accounting_error": _accounting_error_body(info)},
+        headers=headers,
+    )
+
+
 def _domain_handler(status: int, code: str) -> Any:
     def handle(error: errors.DomainError) -> Response[str]:
         return problem(status, code, error.detail)
@@ -117,6 +197,8 @@ def register(app: APIGatewayRestResolver) -> None:
 
     for exc_type, status, code in _STATUS:
         app.exception_handler(exc_type)(_domain_handler(status, code))
+    app.exception_handler(errors.PushRejected)(push_problem)
+    app.exception_handler(AccountingError)(accounting_problem)
 
     @app.not_found
     def _not_found(error: NotFoundError) -> Response[str]:

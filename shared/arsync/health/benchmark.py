@@ -63,9 +63,7 @@ def run_benchmark(examples: Sequence[Example], cutoff: date, model_version: str 
         if ex.issue_date >= cutoff
     ]
     known_paydex = [
-        value
-        for ex in labelled_before(examples, cutoff)
-        if (value := ex.snapshot.values.get("paydex")) is not None
+        value for ex in labelled_before(examples, cutoff) if (value := ex.snapshot.values.get("paydex")) is not None
     ]
     paydex_mean = sum(known_paydex) / len(known_paydex) if known_paydex else 80.0
     return BenchmarkRun(cutoff=cutoff, params=params, predictions=predictions, training_paydex_mean=paydex_mean)

@@ -66,6 +66,8 @@ def load_ibm_receivables(path: str | Path) -> ReceivablesDataset:
             invoices.append(LabelledInvoice(customer_id=customer_id, fact=fact, days_late=int(row["DaysLate"])))
             profiles.setdefault(
                 customer_id,
-                CustomerProfile(country=row["countryCode"].strip(), paperless_since=parse_us_date(row["PaperlessDate"])),
+                CustomerProfile(
+                    country=row["countryCode"].strip(), paperless_since=parse_us_date(row["PaperlessDate"])
+                ),
             )
     return ReceivablesDataset(invoices=invoices, profiles=profiles)

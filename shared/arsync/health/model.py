@@ -90,7 +90,9 @@ class HealthModel:
         prior = params["prior"]
         self.prior_base_log_odds: float = float(prior["base_log_odds"])
         self.profile_adjustments: dict[str, dict[str, float]] = {
-            attribute: {str(key).casefold(): float(value) for key, value in prior["adjustments"].get(attribute, {}).items()}
+            attribute: {
+                str(key).casefold(): float(value) for key, value in prior["adjustments"].get(attribute, {}).items()
+            }
             for attribute in PROFILE_ATTRIBUTES
         }
         self.overall_log_odds: float = float(prior.get("overall_log_odds", self.prior_base_log_odds))

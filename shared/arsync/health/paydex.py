@@ -7,6 +7,7 @@ every readable point of their value chart, so we use it as the interpretable bas
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import pairwise
 
 # (days beyond terms, PAYDEX) – negative days = paid before the due date.
 PAYDEX_ANCHORS: tuple[tuple[float, float], ...] = (
@@ -30,7 +31,7 @@ def paydex_from_days_beyond_terms(days_beyond_terms: float) -> float:
     first_days, first_score = PAYDEX_ANCHORS[0]
     if days_beyond_terms <= first_days:
         return first_score
-    for (left_days, left_score), (right_days, right_score) in zip(PAYDEX_ANCHORS, PAYDEX_ANCHORS[1:], strict=False):
+    for (left_days, left_score), (right_days, right_score) in pairwise(PAYDEX_ANCHORS):
         if days_beyond_terms <= right_days:
             fraction = (days_beyond_terms - left_days) / (right_days - left_days)
             return left_score + fraction * (right_score - left_score)

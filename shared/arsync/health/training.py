@@ -17,14 +17,14 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from operator import mul
+from itertools import repeat
+from operator import add, mul
 from typing import Any, cast
 
 from arsync.health.dataset import LabelledInvoice, ReceivablesDataset
 from arsync.health.features import FEATURE_LABELS, FeatureSnapshot, compute_features
 from arsync.health.metrics import roc_auc
 from arsync.health.model import PROFILE_FEATURE, PROFILE_FEATURE_LABEL, HealthModel, logit, normalise_category
-
 
 
 def _sum_of_products(left: Sequence[float], right: Sequence[float]) -> float:
@@ -309,7 +309,7 @@ def _linear(design: Sequence[Sequence[float]], beta: Sequence[float], n: int) ->
     totals = [0.0] * n
     for column, coefficient in zip(design, beta, strict=True):
         if coefficient != 0.0:
-            totals = [t + coefficient * x for t, x in zip(totals, column, strict=True)]
+            totals = list(map(add, totals, map(mul, column, repeat(coefficient, n))))
     return totals
 
 
@@ -404,9 +404,7 @@ def select_candidate(examples: Sequence[Example], cutoff: date) -> tuple[Candida
         inner_cutoff = cutoff - timedelta(days=offset)
         inner_train = labelled_before(examples, inner_cutoff)
         validation = [
-            ex
-            for ex in labelled_before(examples, cutoff)
-            if inner_cutoff <= ex.issue_date and ex.snapshot.has_history
+            ex for ex in labelled_before(examples, cutoff) if inner_cutoff <= ex.issue_date and ex.snapshot.has_history
         ]
         positives = sum(1 for ex in validation if ex.is_late)
         if (

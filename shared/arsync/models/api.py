@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -230,3 +230,62 @@ class ProblemDocument(BaseModel):
     resolution: str
     accounting_error: AccountingErrorOut | None = None
     errors: list[FieldProblem] | None = None
+    customer: CustomerResponse | None = Field(default=None, description="The customer as kept, on push refusals")
+    choices: list[dict[str, Any]] | None = Field(default=None, description="Ways to resolve a duplicate name")
+
+
+class ExplainingItemOut(BaseModel):
+    kind: Literal["unapplied_payment", "credit_memo", "credit_note", "overpayment", "prepayment"]
+    id: str
+    number: str | None
+    date: date | None
+    amount: Money
+
+
+class OpenInvoiceOut(BaseModel):
+    id: str
+    number: str | None
+    issue_date: date | None
+    due_date: date | None
+    amount_due: Money
+
+
+class BalanceCheckResponse(BaseModel):
+    customer_id: str
+    currency: str | None
+    outstanding: Money = Field(description="The accounting system's balance for the customer")
+    total_due: Money = Field(description="Sum of open invoice balances")
+    difference: Money = Field(description="total_due - outstanding")
+    explained: Money = Field(description="Sum of the unapplied items listed")
+    unexplained: Money = Field(description="Part of the difference the listed items do not explain")
+    items: list[ExplainingItemOut]
+    open_invoices: list[OpenInvoiceOut]
+    summary: str
+    as_of: datetime | None
+
+
+class ConnectionResponse(BaseModel):
+    status: Literal["not_connected", "connected", "needs_reauth"]
+    system: AccountingSystem | None
+    company_id: str | None
+    connected_at: datetime | None
+    last_sync_at: datetime | None
+    last_sync_run_id: str | None
+    resolution: str | None = Field(default=None, description="What to do when status is needs_reauth")
+
+
+class AuthorizeResponse(BaseModel):
+    authorization_url: str
+    state: str
+    expires_at: datetime
+
+
+class ConnectedResponse(BaseModel):
+    status: Literal["connected"]
+    system: AccountingSystem
+    company_id: str
+
+
+class LinkRequest(_Inbound):
+    external_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+    reactivate: bool = False

@@ -57,6 +57,8 @@ class AccountingErrorInfo(BaseModel):
     resolution: str
     retryable: bool = False
     occurred_at: datetime | None = None
+    existing_id: str | None = None  # the clashing record, when a duplicate can be linked or reactivated
+    existing_name: str | None = None
 
 
 class Balance(BaseModel):

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from arsync.models.account import AccountSettings
+from arsync.models.account import AccountSettings, Connection
 from arsync.models.api import (
+    BalanceCheckResponse,
+    ConnectionResponse,
+    ExplainingItemOut,
+    OpenInvoiceOut,
     AccountingErrorOut,
     AddressOut,
     BalanceOut,
@@ -19,6 +23,7 @@ from arsync.models.api import (
     SyncOut,
 )
 from arsync.models.customer import Address, Customer
+from arsync.services.balances import BalanceCheck
 
 
 def money(value: Decimal) -> str:
@@ -111,4 +116,51 @@ def settings_response(settings: AccountSettings) -> SettingsResponse:
         import_inactive_customers=settings.import_inactive_customers,
         allow_customer_edits=settings.allow_customer_edits,
         updated_at=settings.updated_at,
+    )
+
+
+def balance_check_response(check: BalanceCheck) -> BalanceCheckResponse:
+    return BalanceCheckResponse(
+        customer_id=check.customer_id,
+        currency=check.currency,
+        outstanding=money(check.outstanding),
+        total_due=money(check.total_due),
+        difference=money(check.difference),
+        explained=money(check.explained),
+        unexplained=money(check.unexplained),
+        items=[
+            ExplainingItemOut(kind=i.kind, id=i.id, number=i.number, date=i.date, amount=money(i.amount))  # type: ignore[arg-type]
+            for i in check.items
+        ],
+        open_invoices=[
+            OpenInvoiceOut(
+                id=i.id, number=i.number, issue_date=i.issue_date, due_date=i.due_date, amount_due=money(i.amount_due)
+            )
+            for i in check.open_invoices
+        ],
+        summary=check.summary,
+        as_of=check.as_of,
+    )
+
+
+def connection_response(connection: Connection | None) -> ConnectionResponse:
+    if connection is None:
+        return ConnectionResponse(
+            status="not_connected",
+            system=None,
+            company_id=None,
+            connected_at=None,
+            last_sync_at=None,
+            last_sync_run_id=None,
+        )
+    return ConnectionResponse(
+        status=connection.status,
+        system=connection.system,
+        company_id=connection.company_id,
+        connected_at=connection.connected_at,
+        last_sync_at=connection.last_sync_at,
+        last_sync_run_id=connection.last_sync_run_id,
+        resolution=(
+            "Disconnect your accounting system account and re-connect it." if connection.status == "needs_reauth" else None
+        ),
     )

@@ -7,7 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from arsync import aws
-from arsync.errors import CustomerNotFound, VersionConflict
+from arsync.errors import CustomerAlreadyExists, CustomerNotFound, VersionConflict
 from arsync.models.account import AccountSettings, Connection
 from arsync.models.common import ArchivedFilter
 from arsync.models.customer import Customer
@@ -51,11 +51,16 @@ class DynamoCustomerRepository(CustomerRepository):
         return customer_from_item(tenant_id, response["Item"])
 
     def add(self, customer: Customer) -> None:
-        self.client.put_item(
-            TableName=self._table,
-            Item=customer_to_item(customer),
-            ConditionExpression="attribute_not_exists(PK)",
-        )
+        try:
+            self.client.put_item(
+                TableName=self._table,
+                Item=customer_to_item(customer),
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                raise CustomerAlreadyExists(customer.id) from exc
+            raise
 
     def save(self, customer: Customer, expected_version: int) -> None:
         try:

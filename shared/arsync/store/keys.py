@@ -72,3 +72,68 @@ def all_dispatch_pks() -> list[str]:
 
 def idempotency_pk(tenant_id: str) -> str:
     return f"TENANT#{tenant_id}#IDEMPOTENCY"
+
+
+# --- connection, OAuth and webhooks ------------------------------------------------------------------------------
+
+
+def oauth_state_sk(nonce: str) -> str:
+    return f"OAUTHSTATE#{nonce}"
+
+
+def token_lock_sk() -> str:
+    return "CONNECTION#TOKENLOCK"
+
+
+def provider_company_pk(system: str, company_id: str) -> str:
+    """Webhooks name the provider company (QBO realmId, Xero tenantId), never our tenant: this item maps it back.
+
+    Like GSI4 it is a partition without a tenant; it holds only the tenant id of one connected company."""
+    return f"PROVIDER#{system}#{company_id}"
+
+
+def provider_company_sk() -> str:
+    return "TENANT"
+
+
+# --- sync ---------------------------------------------------------------------------------------------------------
+
+DOC_KINDS = ("invoice", "payment", "credit")
+
+
+def doc_sk(kind: str, external_id: str) -> str:
+    """Imported AR documents: invoices, payments, credits (credit memos/notes, overpayments, prepayments)."""
+    return f"DOC#{kind}#{external_id}"
+
+
+def doc_prefix(kind: str) -> str:
+    return f"DOC#{kind}#"
+
+
+def customer_docs_pk(tenant_id: str, system: str, external_customer_id: str) -> str:
+    """GSI1 partition of one customer's documents (balance check, health features)."""
+    return f"TENANT#{tenant_id}#CUSTDOCS#{system}#{external_customer_id}"
+
+
+def customer_docs_sk(kind: str, external_id: str) -> str:
+    return f"{kind}#{external_id}"
+
+
+def sync_state_sk() -> str:
+    return "SYNC#STATE"
+
+
+def sync_lease_sk() -> str:
+    return "SYNC#LEASE"
+
+
+def sync_run_sk(run_id: str) -> str:
+    return f"SYNCRUN#{run_id}"
+
+
+SYNC_RUN_PREFIX = "SYNCRUN#"
+
+
+def sync_active_sk() -> str:
+    """Pointer to the account's queued or running sync run (coalescing of sync-now, schedule, webhooks)."""
+    return "SYNC#ACTIVE"

@@ -71,7 +71,7 @@ class ContractCheckingAdapter(HTTPAdapter):
 
         self.contract = xero_openapi
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         api = "/api.xro/2.0/" in (request.url or "")
         if api:
             self._check(lambda: self.contract.validate_request(request))
@@ -122,7 +122,7 @@ class Env:
 
     @property
     def session(self) -> requests.Session:
-        return self.connector.http.session  # type: ignore[attr-defined, no-any-return]
+        return self.connector.http.session  # type: ignore[attr-defined]
 
     def seed(self, **params: Any) -> dict[str, Any]:
         return dict(self.admin.call("POST", f"companies/{self.company_id}/seed", params))
@@ -159,7 +159,7 @@ def authorize(connector: AccountingConnector, admin_session: requests.Session) -
     assert response.status_code in (302, 303), response.text[:300]
     query = parse_qs(urlsplit(response.headers["Location"]).query)
     assert query["state"] == ["state-123"]
-    return query["code"][0], (query.get("realmId") or [None])[0]
+    return query["code"][0], query.get("realmId", [""])[0] or None
 
 
 @pytest.fixture(params=SYSTEMS)

@@ -118,9 +118,11 @@ def test_stale_update_is_refused_never_silently_overwritten(env: Env):
     created = c.create_customer(contact("Stale Test Co"), idempotency_key="tenant-1:create:stale:v1")
     time.sleep(1.1)  # Xero's UpdatedDateUTC compare is at ms resolution; keep the remote edit clearly later
     entity = "Customer" if env.system == "quickbooks_online" else "Contact"
-    changes = {"PrimaryEmailAddr": {"Address": "remote@x.example"}} if entity == "Customer" else {}
-    if entity == "Contact":
-        changes = {"EmailAddress": "remote@x.example"}
+    changes: dict[str, Any] = (
+        {"PrimaryEmailAddr": {"Address": "remote@x.example"}}
+        if entity == "Customer"
+        else {"EmailAddress": "remote@x.example"}
+    )
     env.admin.call(
         "POST", f"companies/{env.company_id}/touch", {"entity": entity, "id": created.id, "changes": changes}
     )
@@ -297,16 +299,19 @@ def test_disconnect_revokes_the_tokens(env: Env):
     assert info.value.category == ErrorCategory.AUTHENTICATION_FAILED
 
 
-# --- rate limits -------------------------------------------------------------------------------------------------------
+# --- rate limits -----------------------------------------------------------------------------------------------------
 
 
 def test_429_with_retry_after_is_waited_out_and_retried(env: Env):
-    rule = {"match": {"method": "POST|GET", "path": "query|Contacts"}, "action": "rate_limit", "times": 1}
+    method, path = ("POST", r"/query$") if env.system == "quickbooks_online" else ("GET", r"/Contacts$")
+    rule = {"match": {"method": method, "path": path}, "action": "rate_limit", "times": 1}
     rule.update({"retry_after": "1", "problem": "minute"})
     env.admin.call("POST", "faults", {"rules": [rule]})
+    env.admin.call("DELETE", "requests")
     started = time.monotonic()
     env.connector.list_customers(include_inactive=False)
     assert time.monotonic() - started >= 1.0  # never before the advertised instant
+    assert [e["status"] for e in log_entries(env, method, path)] == [429, 200]
 
 
 def test_xero_day_limit_is_not_retried(env: Env):

@@ -52,7 +52,8 @@ def test_history_open_and_overdue_features() -> None:
     assert values["overdue_count"] == 1  # invoice 3 was due 2024-03-31
     assert values["max_days_overdue"] == 15
     assert values["overdue_amount_ratio"] == pytest.approx(1.0)
-    assert values["dispute_share"] == pytest.approx(0.5)  # invoice 3's dispute is not known yet
+    # invoice 2 records no dispute flag (unknown) and invoice 3 is still open, so only invoice 1 counts
+    assert values["dispute_share"] == pytest.approx(1.0)
     assert values["electronic_billing"] == 1.0
     assert values["last_invoice_late"] == 0.0
 

@@ -12,8 +12,8 @@ from arsync.health.benchmark import BenchmarkRun, run_benchmark
 from arsync.health.dataset import LabelledInvoice, ReceivablesDataset
 from arsync.health.training import Example, build_examples
 
-CUTOFF = date(2013, 7, 1)
-PERTURB_FROM = date(2013, 9, 1)
+CUTOFF = date(2012, 10, 1)
+PERTURB_FROM = date(2012, 12, 1)
 
 
 def perturb_after(dataset: ReceivablesDataset, moment: date, seed: int = 11) -> ReceivablesDataset:

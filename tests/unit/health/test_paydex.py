@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from arsync.health.paydex import (
@@ -30,7 +32,7 @@ def test_clamps_outside_the_anchor_range() -> None:
 
 def test_mapping_is_monotone_non_increasing() -> None:
     values = [paydex_from_days_beyond_terms(days / 2) for days in range(-100, 300)]
-    assert all(a >= b for a, b in zip(values, values[1:], strict=False))
+    assert all(a >= b for a, b in pairwise(values))
     assert PAYDEX_ANCHORS[0] == (-30.0, 100.0)
 
 

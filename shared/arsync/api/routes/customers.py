@@ -12,33 +12,50 @@ from pydantic import Field
 from arsync.api import deps
 from arsync.api.auth import Caller, current_caller
 from arsync.api.responses import documented
+from arsync.errors import PushRejected
 from arsync.models.api import (
     ArchiveRequest,
+    BalanceCheckResponse,
+    LinkRequest,
     CustomerCreateRequest,
     CustomerListResponse,
     CustomerResponse,
     CustomerUpdateRequest,
 )
 from arsync.models.common import ArchivedFilter, HealthBand, SyncState
-from arsync.models.mapping import customer_response
+from arsync.models.customer import Customer
+from arsync.models.mapping import balance_check_response, customer_response
 from arsync.observability import logger, metrics
+from arsync.services.balances import BalanceCheckService
 from arsync.services.customers import CustomerService
+from arsync.services.resync import ResyncService
 from arsync.store.base import CustomerQuery
 
 CustomerId = Annotated[str, Path(pattern=r"^cus_[A-Za-z0-9_-]{1,64}$", description="Customer id")]
 CallerDep = Annotated[Caller, Depends(current_caller)]
 ServiceDep = Annotated[CustomerService, Depends(deps.customer_service)]
 
+ResyncDep = Annotated[ResyncService, Depends(deps.resync_service)]
+
 create_router = Router()
 update_router = Router()
 read_router = Router()
+resync_router = Router()
+
+
+def accepted(customer: Customer) -> Customer:
+    """A push the accounting system refused is a problem document (the customer is kept, as failed)."""
+    error = customer.sync.error
+    if error is not None and customer.sync.state == "failed":
+        raise PushRejected(customer, error.category, error.explanation)
+    return customer
 
 
 @create_router.post(
     "/customers",
     summary="Create a customer (pushed at once when connected)",
     tags=["customers"],
-    responses=documented(201, CustomerResponse, 409),
+    responses=documented(201, CustomerResponse, 409, 429, 502),
 )
 def create_customer(
     body: Annotated[CustomerCreateRequest, Body()],
@@ -51,7 +68,7 @@ def create_customer(
 ) -> Response[CustomerResponse]:
     logger.append_keys(tenant_id=caller.tenant_id)
     metrics.add_metric(name="CustomerCreateRequests", unit="Count", value=1)
-    customer = service.create(caller.tenant_id, body, idempotency_key, create_router.lambda_context)
+    customer = accepted(service.create(caller.tenant_id, body, idempotency_key, create_router.lambda_context))
     return Response(status_code=201, content_type="application/json", body=customer_response(customer))
 
 
@@ -59,7 +76,7 @@ def create_customer(
     "/customers/<customer_id>",
     summary="Edit a customer (B2 lock rules)",
     tags=["customers"],
-    responses=documented(200, CustomerResponse, 404, 409),
+    responses=documented(200, CustomerResponse, 404, 409, 429, 502),
 )
 def update_customer(
     customer_id: CustomerId,
@@ -68,7 +85,7 @@ def update_customer(
     service: ServiceDep,
 ) -> CustomerResponse:
     logger.append_keys(tenant_id=caller.tenant_id, customer_id=customer_id)
-    return customer_response(service.update(caller.tenant_id, customer_id, body))
+    return customer_response(accepted(service.update(caller.tenant_id, customer_id, body)))
 
 
 @read_router.get(
@@ -134,3 +151,43 @@ def unarchive_customer(
     logger.append_keys(tenant_id=caller.tenant_id, customer_id=customer_id)
     version = body.version if body else None
     return customer_response(service.set_archived(caller.tenant_id, customer_id, False, version))
+
+
+@read_router.get(
+    "/customers/<customer_id>/balance-check",
+    summary="Explain why the balance differs from Total Due (B9)",
+    tags=["customers"],
+    responses=documented(200, BalanceCheckResponse, 404, 409),
+)
+def balance_check(
+    customer_id: CustomerId,
+    caller: CallerDep,
+    service: Annotated[BalanceCheckService, Depends(deps.balance_check_service)],
+) -> BalanceCheckResponse:
+    logger.append_keys(tenant_id=caller.tenant_id, customer_id=customer_id)
+    return balance_check_response(service.check(caller.tenant_id, customer_id))
+
+
+@resync_router.post(
+    "/customers/<customer_id>/resync",
+    summary="Re-Sync one customer now (B7)",
+    tags=["customers"],
+    responses=documented(200, CustomerResponse, 404, 409, 429, 502),
+)
+def resync_customer(customer_id: CustomerId, caller: CallerDep, service: ResyncDep) -> CustomerResponse:
+    logger.append_keys(tenant_id=caller.tenant_id, customer_id=customer_id)
+    metrics.add_metric(name="CustomerResyncRequests", unit="Count", value=1)
+    return customer_response(accepted(service.resync(caller.tenant_id, customer_id)))
+
+
+@resync_router.post(
+    "/customers/<customer_id>/link",
+    summary="Link to (and optionally reactivate) the existing record a duplicate name points to",
+    tags=["customers"],
+    responses=documented(200, CustomerResponse, 404, 409, 429, 502),
+)
+def link_customer(
+    customer_id: CustomerId, body: Annotated[LinkRequest, Body()], caller: CallerDep, service: ServiceDep
+) -> CustomerResponse:
+    logger.append_keys(tenant_id=caller.tenant_id, customer_id=customer_id)
+    return customer_response(accepted(service.link(caller.tenant_id, customer_id, body.external_id, body.reactivate)))

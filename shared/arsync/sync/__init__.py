@@ -1,0 +1,1 @@
+"""Import, incremental sync, runs, leases and the queue (architecture §5)."""

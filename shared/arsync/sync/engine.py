@@ -1,0 +1,332 @@
+"""The import engine (architecture §5): full import and incremental sync, checkpointed after every page.
+
+A run reads one page (or one change batch), applies it, then checkpoints `(phase, cursor)` of the next page,
+so a run cut off anywhere resumes from its checkpoint and ends in the same table state as an uninterrupted
+run: every write is an idempotent put of what the provider holds, new customers get deterministic ids, and
+only items whose content hash changed are written at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from arsync.clock import Clock, utc_now
+from arsync.connectors.base import AccountingConnector, RemoteCustomer
+from arsync.connectors.errors import AccountingError, ErrorCategory
+from arsync.errors import VersionConflict
+from arsync.models.account import AccountSettings
+from arsync.models.common import SyncState as CustomerSyncState
+from arsync.models.customer import Balance, Customer, ExternalRef, SyncStatus
+from arsync.models.documents import DocKind, RemoteDoc, doc_hash, doc_kind
+from arsync.models.records import content_hash
+from arsync.observability import logger
+from arsync.store.sync_store import IndexedCustomer, SyncStore
+from arsync.sync.balances import Aggregate, Aggregates, aggregate, balance_for, imported_customer_id
+from arsync.sync.models import FULL_PHASES, Checkpoint, Counts, SyncRun, SyncState
+
+Outcome = Literal["completed", "yielded"]
+DEFAULT_OVERLAP = timedelta(minutes=5)
+MAX_MERGE_ATTEMPTS = 5
+_ENTITY: dict[str, str] = {"invoice": "invoices", "payment": "payments", "credit": "credits"}
+_KEEP_LOCAL_CONTACT = (CustomerSyncState.PENDING, CustomerSyncState.FAILED)
+
+
+@dataclass
+class _RunScope:
+    """What one invocation of a run keeps in memory; all of it can be rebuilt from the table on resume."""
+
+    tenant_id: str
+    system: str
+    run: SyncRun
+    connector: AccountingConnector
+    import_inactive: bool
+    now: datetime
+    aggregates: Aggregates | None
+    index: dict[str, IndexedCustomer] | None = None
+    doc_hashes: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def counts(self, entity: str) -> Counts:
+        return self.run.counts.setdefault(entity, Counts())
+
+
+class SyncEngine:
+    def __init__(self, store: SyncStore, *, clock: Clock = utc_now, overlap: timedelta = DEFAULT_OVERLAP) -> None:
+        self.store = store
+        self.clock = clock
+        self.overlap = overlap
+
+    # --- the run loop --------------------------------------------------------------------------------------------
+
+    def run(
+        self,
+        run: SyncRun,
+        system: str,
+        connector: AccountingConnector,
+        settings: AccountSettings,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Outcome:
+        """Run (or resume) `run` until it completes or `should_stop()` says the invocation is nearly out of time.
+
+        Provider errors propagate with the checkpoint of the last applied page intact."""
+        tenant = run.tenant_id
+        state = self.store.get_state(tenant)
+        checkpoint = state.checkpoint if state.checkpoint and state.checkpoint.run_id == run.id else None
+        if checkpoint is None:
+            if state.bookmark is None:
+                checkpoint = Checkpoint(run_id=run.id, mode="full", phase=FULL_PHASES[0])
+            else:
+                checkpoint = Checkpoint(
+                    run_id=run.id, mode="incremental", phase="changes", since=state.bookmark - self.overlap
+                )
+        run.mode = checkpoint.mode
+        fresh_full = checkpoint.mode == "full" and checkpoint.phase == FULL_PHASES[0] and checkpoint.cursor is None
+        scope = _RunScope(
+            tenant_id=tenant,
+            system=system,
+            run=run,
+            connector=connector,
+            import_inactive=settings.import_inactive_customers,
+            now=self.clock(),
+            aggregates=Aggregates() if fresh_full else None,
+        )
+        while True:
+            if should_stop():
+                logger.info("sync run yielding", run_id=run.id, phase=checkpoint.phase)
+                return "yielded"
+            scope.now = self.clock()
+            next_checkpoint = self._step(scope, checkpoint)
+            if next_checkpoint is None:
+                break
+            state = self.store.save_state(tenant, state.model_copy(update={"checkpoint": next_checkpoint}))
+            run.updated_at = scope.now
+            self.store.put_run(run)
+            checkpoint = next_checkpoint
+        bookmark = run.started_at or scope.now
+        self.store.save_state(
+            tenant, state.model_copy(update={"bookmark": bookmark, "checkpoint": None, "paused_until": None})
+        )
+        return "completed"
+
+    def _step(self, scope: _RunScope, checkpoint: Checkpoint) -> Checkpoint | None:
+        """Read and apply one page; return the checkpoint of the next one (None: the run is done)."""
+        connector, cursor = scope.connector, checkpoint.cursor
+        if checkpoint.mode == "incremental":
+            assert checkpoint.since is not None
+            batch = connector.changes_since(checkpoint.since, cursor)
+            changed_docs = self._apply_docs(scope, [*batch.invoices, *batch.payments, *batch.credits], full=False)
+            customers = list(batch.customers)
+            self._add_doc_touched(scope, customers, changed_docs)
+            self._apply_customers(scope, customers, self._totals_from_table(scope))
+            if batch.next_cursor is None:
+                return None
+            return checkpoint.model_copy(update={"cursor": batch.next_cursor})
+
+        next_cursor: str | None
+        if checkpoint.phase == "customers":
+            page = connector.list_customers(include_inactive=True, cursor=cursor)
+            aggregates = scope.aggregates
+            totals = aggregates.get if aggregates is not None else self._totals_from_table(scope)
+            self._apply_customers(scope, list(page.items), totals)
+            next_cursor = page.next_cursor
+        else:
+            docs: Sequence[RemoteDoc]
+            if checkpoint.phase == "invoices":
+                invoices = connector.list_invoices(cursor)
+                docs, next_cursor = invoices.items, invoices.next_cursor
+            elif checkpoint.phase == "payments":
+                payments = connector.list_payments(cursor)
+                docs, next_cursor = payments.items, payments.next_cursor
+            else:
+                credits = connector.list_credits(cursor)
+                docs, next_cursor = credits.items, credits.next_cursor
+            self._apply_docs(scope, docs, full=True)
+            if scope.aggregates is not None:
+                for doc in docs:
+                    scope.aggregates.add(doc)
+        if next_cursor is not None:
+            return checkpoint.model_copy(update={"cursor": next_cursor})
+        position = FULL_PHASES.index(checkpoint.phase)
+        if position + 1 == len(FULL_PHASES):
+            return None
+        return checkpoint.model_copy(update={"phase": FULL_PHASES[position + 1], "cursor": None})
+
+    # --- documents -----------------------------------------------------------------------------------------------
+
+    def _apply_docs(self, scope: _RunScope, docs: Iterable[RemoteDoc], *, full: bool) -> list[RemoteDoc]:
+        """Write new or changed documents (batch writes); return what was written."""
+        by_kind: dict[DocKind, dict[str, RemoteDoc]] = {}
+        for doc in docs:
+            by_kind.setdefault(doc_kind(doc), {})[doc.id] = doc  # a document twice in one page: the last wins
+        written: list[RemoteDoc] = []
+        for kind, page in by_kind.items():
+            if full:
+                if kind not in scope.doc_hashes:
+                    scope.doc_hashes[kind] = self.store.doc_hashes(scope.tenant_id, kind)
+                existing = scope.doc_hashes[kind]
+            else:
+                existing = self.store.doc_hashes(scope.tenant_id, kind, page.keys())
+            counts = scope.counts(_ENTITY[kind])
+            changed: list[RemoteDoc] = []
+            for doc in page.values():
+                stored = existing.get(doc.id)
+                if stored is None and doc.deleted:
+                    counts.skipped += 1
+                elif stored is None:
+                    counts.created += 1
+                    changed.append(doc)
+                elif stored != doc_hash(doc):
+                    counts.updated += 1
+                    changed.append(doc)
+                else:
+                    counts.unchanged += 1
+            if changed:
+                self.store.put_docs(scope.tenant_id, scope.system, changed)
+                if full:
+                    existing.update({doc.id: doc_hash(doc) for doc in changed})
+            written.extend(changed)
+        return written
+
+    def _totals_from_table(self, scope: _RunScope) -> Callable[[str], Aggregate]:
+        """Per-customer totals from the stored documents (GSI1): the same figures the in-memory pass yields."""
+
+        def totals(external_id: str) -> Aggregate:
+            return aggregate(self.store.customer_docs(scope.tenant_id, scope.system, external_id))
+
+        return totals
+
+    def _add_doc_touched(self, scope: _RunScope, customers: list[RemoteCustomer], docs: list[RemoteDoc]) -> None:
+        """A changed document changes its customer's balance: re-read customers the batch did not carry."""
+        present = {c.id for c in customers}
+        index = self._index(scope)
+        for external_id in dict.fromkeys(d.customer_id for d in docs if d.customer_id):
+            if external_id in present or external_id not in index:
+                continue
+            try:
+                customers.append(scope.connector.get_customer(external_id))
+            except AccountingError as exc:
+                if exc.category is not ErrorCategory.NOT_FOUND:
+                    raise
+            present.add(external_id)
+
+    # --- customers -----------------------------------------------------------------------------------------------
+
+    def _index(self, scope: _RunScope) -> dict[str, IndexedCustomer]:
+        if scope.index is None:
+            scope.index = self.store.customer_index(scope.tenant_id, scope.system)
+        return scope.index
+
+    def _apply_customers(
+        self, scope: _RunScope, remotes: Iterable[RemoteCustomer], totals: Callable[[str], Aggregate]
+    ) -> None:
+        index = self._index(scope)
+        counts = scope.counts("customers")
+        unique = {remote.id: remote for remote in remotes}
+        new: list[Customer] = []
+        for remote in unique.values():
+            entry = index.get(remote.id)
+            if entry is None:
+                if remote.deleted or (not remote.active and not scope.import_inactive):
+                    counts.skipped += 1  # B3: inactive customers we do not have are not imported
+                    continue
+                customer = self._new_customer(scope, remote, balance_for(remote, totals(remote.id), scope.now))
+                new.append(customer)
+                index[remote.id] = IndexedCustomer(customer.id, content_hash(customer), customer.version)
+                counts.created += 1
+                continue
+            balance = None if remote.deleted else balance_for(remote, totals(remote.id), scope.now)
+            if balance is not None and entry.content_hash == content_hash(self._probe(scope, remote, balance)):
+                counts.unchanged += 1
+                continue
+            self._update_existing(scope, entry, remote, balance, counts)
+        if new:
+            self.store.put_new_customers(new)
+
+    def _external(self, scope: _RunScope, remote: RemoteCustomer) -> ExternalRef:
+        return ExternalRef.model_validate(
+            {
+                "system": scope.system,
+                "id": remote.id,
+                "active": remote.active and not remote.deleted,
+                "sync_token": remote.sync_token,
+                "updated_at": remote.updated_at,
+            }
+        )
+
+    def _probe(self, scope: _RunScope, remote: RemoteCustomer, balance: Balance) -> Customer:
+        """Only the provider-owned parts: enough for `content_hash`, no read of the stored customer needed."""
+        return Customer(
+            tenant_id=scope.tenant_id,
+            id="probe",
+            contact=remote.to_contact(),
+            external=self._external(scope, remote),
+            balance=balance,
+            created_at=scope.now,
+            updated_at=scope.now,
+        )
+
+    def _new_customer(self, scope: _RunScope, remote: RemoteCustomer, balance: Balance) -> Customer:
+        return self._probe(scope, remote, balance).model_copy(
+            update={
+                "id": imported_customer_id(scope.tenant_id, scope.system, remote.id),
+                "sync": SyncStatus(state=CustomerSyncState.SYNCED, last_synced_at=scope.now),
+            }
+        )
+
+    def _merge(
+        self, scope: _RunScope, existing: Customer, remote: RemoteCustomer, balance: Balance | None
+    ) -> Customer:
+        """Provider owns contact, external and balance; AR owns archived, notes, company data and health."""
+        if remote.deleted:  # QBO delete/merge stub: never delete, just mark inactive (B3)
+            assert existing.external is not None
+            return existing.model_copy(update={"external": existing.external.model_copy(update={"active": False})})
+        keep_local = existing.sync.state in _KEEP_LOCAL_CONTACT  # an unpushed AR edit waits for its push (B7)
+        return existing.model_copy(
+            update={
+                "contact": existing.contact if keep_local else remote.to_contact(),
+                "external": self._external(scope, remote),
+                "balance": balance,
+                "sync": existing.sync
+                if keep_local
+                else SyncStatus(state=CustomerSyncState.SYNCED, last_synced_at=scope.now),
+            }
+        )
+
+    def _update_existing(
+        self,
+        scope: _RunScope,
+        entry: IndexedCustomer,
+        remote: RemoteCustomer,
+        balance: Balance | None,
+        counts: Counts,
+    ) -> None:
+        """Conditional on version: a concurrent API edit makes us re-read and merge again, never overwrite it."""
+        index = self._index(scope)
+        for _ in range(MAX_MERGE_ATTEMPTS):
+            existing = self.store.get_customer(scope.tenant_id, entry.id)
+            if existing is None:  # deleted under us (or index lagging): it is gone, nothing to update
+                counts.skipped += 1
+                index.pop(remote.id, None)
+                return
+            merged = self._merge(scope, existing, remote, balance)
+            if merged.model_dump(exclude={"balance"}) == existing.model_dump(exclude={"balance"}) and content_hash(
+                merged
+            ) == content_hash(existing):
+                counts.unchanged += 1
+                return
+            was_active = existing.external.active if existing.external else True
+            stored = merged.model_copy(update={"version": existing.version + 1, "updated_at": scope.now})
+            try:
+                self.store.save_customer(stored, existing.version)
+            except VersionConflict:
+                continue
+            index[remote.id] = IndexedCustomer(stored.id, content_hash(stored), stored.version)
+            if was_active and stored.external is not None and not stored.external.active:
+                counts.deactivated += 1
+            else:
+                counts.updated += 1
+            return
+        logger.warning("customer kept changing during sync", customer_id=entry.id)
+        counts.failed += 1
