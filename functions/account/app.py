@@ -1,4 +1,4 @@
-"""Account: accounting connection (OAuth, status, disconnect) and settings (B12, B2, B3)."""
+"""Account: accounting connection (OAuth, status, disconnect), settings, Sync now and sync runs (B12, B2, B3, B5)."""
 
 from functools import lru_cache
 from typing import Any
@@ -11,12 +11,17 @@ from arsync.api import deps
 from arsync.api.resolver import build_resolver
 from arsync.api.routes import connection as connection_routes
 from arsync.api.routes import settings as settings_routes
+from arsync.api.routes import sync as sync_routes
 from arsync.config import get_settings
 from arsync.observability import logger, metrics, tracer
 from arsync.services.connection import ConnectionService
 from arsync.services.settings import SettingsService
+from arsync.sync.service import SyncService
+from arsync.sync.wiring import sync_service
 
-app = build_resolver(settings_routes.router, connection_routes.router, connection_routes.callback_router)
+app = build_resolver(
+    settings_routes.router, connection_routes.router, connection_routes.callback_router, sync_routes.router
+)
 
 
 @lru_cache(maxsize=1)
@@ -30,7 +35,13 @@ def get_connection_service() -> ConnectionService:
     return wiring.connection_service(settings, wiring.connector_provider(settings))
 
 
+@lru_cache(maxsize=1)
+def get_sync_service() -> SyncService:
+    return sync_service(get_settings())
+
+
 app.dependency_overrides[deps.settings_service] = get_settings_service
+app.dependency_overrides[deps.sync_service] = get_sync_service
 app.dependency_overrides[deps.connection_service] = get_connection_service
 
 

@@ -16,6 +16,7 @@ from arsync.connectors.provider import ConnectorProvider
 from arsync.observability import logger, metrics, tracer
 from arsync.services.customers import CustomerService
 from arsync.services.resync import ResyncService
+from arsync.sync.wiring import sync_service
 
 app = build_resolver(resync_router)
 
@@ -27,7 +28,8 @@ def get_connectors() -> ConnectorProvider:
 
 @lru_cache(maxsize=1)
 def get_resync_service() -> ResyncService:
-    return wiring.resync_service(get_settings(), get_connectors())
+    settings = get_settings()
+    return wiring.resync_service(settings, get_connectors(), sync_service(settings).request_sync)
 
 
 @lru_cache(maxsize=1)

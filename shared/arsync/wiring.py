@@ -7,17 +7,20 @@ from functools import partial
 
 from arsync.config import Settings
 from arsync.connectors.provider import ConnectorProvider
+from arsync.models.common import AccountingSystem
 from arsync.services.balances import BalanceCheckService
 from arsync.services.connection import ConnectionService, record_needs_reauth
 from arsync.services.customers import CustomerService
 from arsync.services.push import PushService
 from arsync.services.resync import RequestSync, ResyncService
 from arsync.services.settings import SettingsService
+from arsync.services.webhooks import WebhookService
 from arsync.store.connections import DynamoConnectionExtras
 from arsync.store.documents import DynamoCustomerDocuments
 from arsync.store.dynamodb import DynamoAccountRepository, DynamoCustomerRepository
 from arsync.store.idempotency import PowertoolsIdempotencyGuard
 from arsync.store.tokens import SecretsManagerTokenStore
+from arsync.sync.wiring import sync_service
 
 
 def token_store(settings: Settings) -> SecretsManagerTokenStore:
@@ -78,4 +81,15 @@ def connection_service(settings: Settings, connectors: ConnectorProvider) -> Con
         connectors=connectors,
         state_secret=settings.OAUTH_STATE_SECRET.get_secret_value(),
         redirect_uri=settings.OAUTH_REDIRECT_URI,
+    )
+
+
+def webhook_service(settings: Settings) -> WebhookService:
+    return WebhookService(
+        store=DynamoConnectionExtras(settings.TABLE_NAME),
+        syncs=sync_service(settings),
+        keys={
+            AccountingSystem.QUICKBOOKS_ONLINE: settings.QBO_WEBHOOK_VERIFIER.get_secret_value(),
+            AccountingSystem.XERO: settings.XERO_WEBHOOK_KEY.get_secret_value(),
+        },
     )

@@ -10,6 +10,7 @@ from arsync.errors import CustomerNotFound, EditLocked, IdempotencyKeyReused, Ve
 from arsync.models.account import AccountSettings, Connection
 from arsync.models.api import CustomerCreateRequest, CustomerUpdateRequest
 from arsync.models.common import AccountingSystem, ArchivedFilter, SyncState
+from arsync.models.customer import ExternalRef, SyncStatus
 from arsync.services.customers import CustomerService
 from arsync.store.base import CustomerQuery
 from tests.fakes import InMemoryAccountRepository, InMemoryCustomerRepository, InMemoryIdempotencyGuard
@@ -32,6 +33,15 @@ def service() -> CustomerService:
         idempotency=InMemoryIdempotencyGuard(),
         clock=TickingClock(),
     )
+
+
+def linked(service: CustomerService, tenant: str, name: str, system: AccountingSystem) -> str:
+    """A customer that exists in the accounting system (imported or pushed earlier)."""
+    customer = service.create(tenant, CustomerCreateRequest(display_name=name))
+    service.customers.items[(tenant, customer.id)] = customer.model_copy(  # type: ignore[attr-defined]
+        update={"external": ExternalRef(system=system, id="ext-1"), "sync": SyncStatus(state=SyncState.SYNCED)}
+    )
+    return customer.id
 
 
 def connect(service: CustomerService, tenant: str, system: AccountingSystem) -> None:
@@ -101,24 +111,25 @@ def test_patch_null_clears_optional_field_but_not_the_name(service: CustomerServ
 
 @pytest.mark.parametrize("system", [AccountingSystem.QUICKBOOKS_ONLINE, AccountingSystem.XERO])
 def test_contact_edits_locked_while_connected(service: CustomerService, system: AccountingSystem) -> None:
-    customer = service.create("t1", CustomerCreateRequest(display_name="Locked Co"))
+    customer_id = linked(service, "t1", "Locked Co", system)
     connect(service, "t1", system)
     with pytest.raises(EditLocked) as locked:
-        service.update("t1", customer.id, CustomerUpdateRequest(version=1, email="new@locked.example"))
+        service.update("t1", customer_id, CustomerUpdateRequest(version=1, email="new@locked.example"))
     assert "read-only" in locked.value.detail and "email" in locked.value.fields
+    assert service.get("t1", customer_id).contact.email is None
     # AR-only fields stay editable
-    updated = service.update("t1", customer.id, CustomerUpdateRequest(version=1, industry="Logistics"))
+    updated = service.update("t1", customer_id, CustomerUpdateRequest(version=1, industry="Logistics"))
     assert updated.industry == "Logistics"
 
 
 def test_override_lifts_the_lock_only_for_qbo_and_xero(service: CustomerService) -> None:
-    customer = service.create("t1", CustomerCreateRequest(display_name="Override Co"))
+    customer_id = linked(service, "t1", "Override Co", AccountingSystem.XERO)
     connect(service, "t1", AccountingSystem.XERO)
     service.accounts.save_settings("t1", AccountSettings(allow_customer_edits=True, version=1), 0)
-    assert service.update("t1", customer.id, CustomerUpdateRequest(version=1, phone="555 0100")).contact.phone
+    assert service.update("t1", customer_id, CustomerUpdateRequest(version=1, phone="555 0100")).contact.phone
     connect(service, "t1", AccountingSystem.SAGE_INTACCT)
     with pytest.raises(EditLocked):
-        service.update("t1", customer.id, CustomerUpdateRequest(version=2, phone="555 0199"))
+        service.update("t1", customer_id, CustomerUpdateRequest(version=2, phone="555 0199"))
 
 
 def test_archive_hides_from_default_list(service: CustomerService) -> None:

@@ -13,6 +13,8 @@ from arsync.services.connection import ConnectionService
 from arsync.services.customers import CustomerService
 from arsync.services.resync import ResyncService
 from arsync.services.settings import SettingsService
+from arsync.services.webhooks import WebhookService
+from arsync.sync.service import SyncService
 
 
 class DependencyNotWired(RuntimeError):
@@ -41,3 +43,11 @@ def balance_check_service() -> BalanceCheckService:
 
 def connection_service() -> ConnectionService:
     _unwired("connection_service")
+
+
+def webhook_service() -> WebhookService:
+    _unwired("webhook_service")
+
+
+def sync_service() -> SyncService:
+    _unwired("sync_service")

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from arsync.api.resolver import API_TITLE, API_VERSION, BEARER, build_resolver, openapi_security
-from arsync.api.routes import connection, customers, settings
+from arsync.api.routes import connection, customers, settings, sync, webhooks
 
 DESCRIPTION = (
     "arsync keeps an AR account's customers in step with its accounting system. Errors are RFC 9457 problem "
@@ -24,6 +24,8 @@ def api_routers() -> list[Router]:
         settings.router,
         connection.router,
         connection.callback_router,
+        sync.router,
+        webhooks.router,
     ]
 
 

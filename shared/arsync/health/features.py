@@ -102,10 +102,11 @@ def as_of_view(invoices: Iterable[InvoiceFact], as_of: date) -> list[InvoiceFact
 def compute_features(invoices: Iterable[InvoiceFact], profile: CustomerProfile, as_of: date) -> FeatureSnapshot:
     """Compute the as-of features of a customer from its invoices (any superset of its history is safe)."""
     visible = as_of_view(invoices, as_of)
-    closed = sorted(
-        (inv for inv in visible if inv.settled_date is not None),
-        key=lambda inv: (inv.issue_date, inv.invoice_id),
+    settled_pairs: list[tuple[InvoiceFact, date]] = sorted(
+        ((inv, inv.settled_date) for inv in visible if inv.settled_date is not None),
+        key=lambda pair: (pair[0].issue_date, pair[0].invoice_id),
     )
+    closed = [inv for inv, _ in settled_pairs]
     open_items = [inv for inv in visible if inv.settled_date is None]
     values: dict[str, float | None] = dict.fromkeys(FEATURE_NAMES)
 
@@ -113,14 +114,14 @@ def compute_features(invoices: Iterable[InvoiceFact], profile: CustomerProfile, 
     mean_amount = sum(all_amounts) / len(all_amounts) if all_amounts else 0.0
 
     if closed:
-        beyond_terms = [_days_between(inv.due_date, inv.settled_date) for inv in closed]  # type: ignore[arg-type]
+        beyond_terms = [_days_between(inv.due_date, settled) for inv, settled in settled_pairs]
         days_late = [max(0, days) for days in beyond_terms]
         amounts = [abs(inv.amount) for inv in closed]
         window_start = as_of.toordinal() - PAYDEX_WINDOW_DAYS
         in_window = [
             (float(days), amount)
-            for inv, days, amount in zip(closed, beyond_terms, amounts, strict=True)
-            if inv.settled_date is not None and inv.settled_date.toordinal() >= window_start
+            for (_, settled), days, amount in zip(settled_pairs, beyond_terms, amounts, strict=True)
+            if settled.toordinal() >= window_start
         ]
         weighted_dbt = amount_weighted_days_beyond_terms(in_window)
         if weighted_dbt is None:

@@ -289,3 +289,40 @@ class ConnectedResponse(BaseModel):
 class LinkRequest(_Inbound):
     external_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
     reactivate: bool = False
+
+
+class SyncCountsOut(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    deactivated: int
+    skipped: int
+    failed: int
+
+
+class SyncRunErrorOut(BaseModel):
+    code: str = Field(description="Our error category")
+    message: str = Field(description="The accounting system's message, verbatim")
+    system: str | None
+    http_status: int | None
+    provider_code: str | None
+    occurred_at: datetime | None
+
+
+class SyncRunResponse(BaseModel):
+    id: str
+    trigger: str
+    status: Literal["queued", "running", "succeeded", "failed", "skipped"]
+    mode: Literal["full", "incremental"] | None
+    counts: SyncCountsOut
+    counts_by_entity: dict[str, SyncCountsOut]
+    errors: list[SyncRunErrorOut]
+    paused_until: datetime | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class SyncRunListResponse(BaseModel):
+    items: list[SyncRunResponse]
+    next_cursor: str | None

@@ -19,11 +19,15 @@ from arsync.models.api import (
     HealthOut,
     HealthOverrideOut,
     SettingsResponse,
+    SyncCountsOut,
+    SyncRunErrorOut,
+    SyncRunResponse,
     SyncErrorOut,
     SyncOut,
 )
 from arsync.models.customer import Address, Customer
 from arsync.services.balances import BalanceCheck
+from arsync.sync.models import SyncRun
 
 
 def money(value: Decimal) -> str:
@@ -163,4 +167,30 @@ def connection_response(connection: Connection | None) -> ConnectionResponse:
         resolution=(
             "Disconnect your accounting system account and re-connect it." if connection.status == "needs_reauth" else None
         ),
+    )
+
+
+def sync_run_response(run: SyncRun) -> SyncRunResponse:
+    return SyncRunResponse(
+        id=run.id,
+        trigger=run.trigger,
+        status=run.status,
+        mode=run.mode,
+        counts=SyncCountsOut(**run.total.model_dump()),
+        counts_by_entity={entity: SyncCountsOut(**counts.model_dump()) for entity, counts in run.counts.items()},
+        errors=[
+            SyncRunErrorOut(
+                code=e.category,
+                message=e.message,
+                system=e.system,
+                http_status=e.http_status,
+                provider_code=e.code,
+                occurred_at=e.occurred_at,
+            )
+            for e in run.errors
+        ],
+        paused_until=run.paused_until,
+        created_at=run.created_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
     )

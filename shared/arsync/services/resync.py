@@ -65,5 +65,5 @@ class ResyncService:
         )
         self.customers.save(refreshed, expected_version=customer.version)
         if self.request_sync is not None:
-            self.request_sync(tenant_id, "resync")  # refresh the open items too (coalesces with a running sync)
+            self.request_sync(tenant_id, "manual")  # refresh the open items too (coalesces with a running sync)
         return refreshed

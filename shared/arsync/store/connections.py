@@ -69,3 +69,21 @@ class DynamoConnectionExtras:
         )
         item = response.get("Item")
         return str(item["tenant_id"]["S"]) if item else None
+
+    def first_delivery(self, system: str, body_digest: str, ttl_seconds: int, now: int) -> bool:
+        """True the first time a webhook body is seen (providers re-send; a replay must not act twice)."""
+        try:
+            self.client.put_item(
+                TableName=self._table,
+                Item={
+                    "PK": {"S": keys.webhook_delivery_pk(system)},
+                    "SK": {"S": body_digest},
+                    "expiration": {"N": str(now + ttl_seconds)},
+                },
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

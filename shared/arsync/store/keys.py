@@ -96,6 +96,11 @@ def provider_company_sk() -> str:
     return "TENANT"
 
 
+def webhook_delivery_pk(system: str) -> str:
+    """Seen webhook bodies (by digest, with TTL): provider-scoped like the company map, no tenant data."""
+    return f"WEBHOOK#{system}"
+
+
 # --- sync ---------------------------------------------------------------------------------------------------------
 
 DOC_KINDS = ("invoice", "payment", "credit")

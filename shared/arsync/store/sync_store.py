@@ -207,7 +207,9 @@ class DynamoSyncStore(SyncStore):
                         raise RuntimeError(f"{len(pending)} items still unprocessed after {attempt} attempts")
                     self._sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))  # noqa: S311 - jitter, not crypto
 
-    def batch_get(self, item_keys: Sequence[Item], projection: str | None = None, names: dict[str, str] | None = None) -> list[Item]:
+    def batch_get(
+        self, item_keys: Sequence[Item], projection: str | None = None, names: dict[str, str] | None = None
+    ) -> list[Item]:
         found: list[Item] = []
         for start in range(0, len(item_keys), BATCH_GET_MAX):
             request: dict[str, Any] = {"Keys": list(item_keys[start : start + BATCH_GET_MAX]), "ConsistentRead": True}

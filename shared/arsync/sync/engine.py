@@ -45,6 +45,7 @@ class _RunScope:
     import_inactive: bool
     now: datetime
     aggregates: Aggregates | None
+    state: SyncState = field(default_factory=SyncState)
     index: dict[str, IndexedCustomer] | None = None
     doc_hashes: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -91,6 +92,7 @@ class SyncEngine:
             import_inactive=settings.import_inactive_customers,
             now=self.clock(),
             aggregates=Aggregates() if fresh_full else None,
+            state=state,
         )
         while True:
             if should_stop():
@@ -100,13 +102,13 @@ class SyncEngine:
             next_checkpoint = self._step(scope, checkpoint)
             if next_checkpoint is None:
                 break
-            state = self.store.save_state(tenant, state.model_copy(update={"checkpoint": next_checkpoint}))
+            scope.state = self.store.save_state(tenant, scope.state.model_copy(update={"checkpoint": next_checkpoint}))
             run.updated_at = scope.now
             self.store.put_run(run)
             checkpoint = next_checkpoint
         bookmark = run.started_at or scope.now
         self.store.save_state(
-            tenant, state.model_copy(update={"bookmark": bookmark, "checkpoint": None, "paused_until": None})
+            tenant, scope.state.model_copy(update={"bookmark": bookmark, "checkpoint": None, "paused_until": None})
         )
         return "completed"
 
@@ -116,13 +118,24 @@ class SyncEngine:
         if checkpoint.mode == "incremental":
             assert checkpoint.since is not None
             batch = connector.changes_since(checkpoint.since, cursor)
-            changed_docs = self._apply_docs(scope, [*batch.invoices, *batch.payments, *batch.credits], full=False)
+            touched = list(checkpoint.touched)
+
+            def remember(changed: list[RemoteDoc]) -> None:
+                new = [d.customer_id for d in changed if d.customer_id and d.customer_id not in touched]
+                if new:
+                    touched.extend(dict.fromkeys(new))
+                    marked = checkpoint.model_copy(update={"touched": touched})
+                    scope.state = self.store.save_state(
+                        scope.tenant_id, scope.state.model_copy(update={"checkpoint": marked})
+                    )
+
+            self._apply_docs(scope, [*batch.invoices, *batch.payments, *batch.credits], full=False, before=remember)
             customers = list(batch.customers)
-            self._add_doc_touched(scope, customers, changed_docs)
+            self._add_doc_touched(scope, customers, touched)
             self._apply_customers(scope, customers, self._totals_from_table(scope))
             if batch.next_cursor is None:
                 return None
-            return checkpoint.model_copy(update={"cursor": batch.next_cursor})
+            return checkpoint.model_copy(update={"cursor": batch.next_cursor, "touched": []})
 
         next_cursor: str | None
         if checkpoint.phase == "customers":
@@ -155,8 +168,15 @@ class SyncEngine:
 
     # --- documents -----------------------------------------------------------------------------------------------
 
-    def _apply_docs(self, scope: _RunScope, docs: Iterable[RemoteDoc], *, full: bool) -> list[RemoteDoc]:
-        """Write new or changed documents (batch writes); return what was written."""
+    def _apply_docs(
+        self,
+        scope: _RunScope,
+        docs: Iterable[RemoteDoc],
+        *,
+        full: bool,
+        before: Callable[[list[RemoteDoc]], None] | None = None,
+    ) -> list[RemoteDoc]:
+        """Write new or changed documents (batch writes); `before` sees them first. Return what was written."""
         by_kind: dict[DocKind, dict[str, RemoteDoc]] = {}
         for doc in docs:
             by_kind.setdefault(doc_kind(doc), {})[doc.id] = doc  # a document twice in one page: the last wins
@@ -183,6 +203,8 @@ class SyncEngine:
                 else:
                     counts.unchanged += 1
             if changed:
+                if before is not None:
+                    before(changed)
                 self.store.put_docs(scope.tenant_id, scope.system, changed)
                 if full:
                     existing.update({doc.id: doc_hash(doc) for doc in changed})
@@ -197,11 +219,11 @@ class SyncEngine:
 
         return totals
 
-    def _add_doc_touched(self, scope: _RunScope, customers: list[RemoteCustomer], docs: list[RemoteDoc]) -> None:
+    def _add_doc_touched(self, scope: _RunScope, customers: list[RemoteCustomer], touched: list[str]) -> None:
         """A changed document changes its customer's balance: re-read customers the batch did not carry."""
         present = {c.id for c in customers}
         index = self._index(scope)
-        for external_id in dict.fromkeys(d.customer_id for d in docs if d.customer_id):
+        for external_id in touched:
             if external_id in present or external_id not in index:
                 continue
             try:
@@ -275,9 +297,7 @@ class SyncEngine:
             }
         )
 
-    def _merge(
-        self, scope: _RunScope, existing: Customer, remote: RemoteCustomer, balance: Balance | None
-    ) -> Customer:
+    def _merge(self, scope: _RunScope, existing: Customer, remote: RemoteCustomer, balance: Balance | None) -> Customer:
         """Provider owns contact, external and balance; AR owns archived, notes, company data and health."""
         if remote.deleted:  # QBO delete/merge stub: never delete, just mark inactive (B3)
             assert existing.external is not None

@@ -77,6 +77,9 @@ class Checkpoint(BaseModel):
     phase: Phase
     cursor: str | None = None
     since: datetime | None = None  # incremental: the `changes_since` argument, fixed for the whole run
+    # incremental: customers whose documents this batch is about to change, saved before the documents are
+    # written, so a crash between the two still re-reads those customers' balances on resume
+    touched: list[str] = Field(default_factory=list)
 
 
 class SyncState(BaseModel):

@@ -130,4 +130,3 @@ class SyncService:
         if not paused and self.clock() - quiet_since >= self.stale_after:
             return None
         return run
-
