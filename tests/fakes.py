@@ -58,6 +58,8 @@ class InMemoryCustomerRepository(CustomerRepository):
             rows = [c for c in rows if c.sync.state == query.sync_state]
         if query.health_band:
             rows = [c for c in rows if c.health.band == query.health_band]
+        if not query.include_remote_inactive:
+            rows = [c for c in rows if c.external is None or c.external.active]
         start = int(query.cursor) if query.cursor else 0
         page = rows[start : start + query.limit]
         more = start + query.limit < len(rows)

@@ -55,6 +55,8 @@ def customer_to_item(customer: Customer) -> Item:
     }
     if customer.health.band is not None:
         item["health_band"] = _s(customer.health.band.value)
+    if customer.external is not None and not customer.external.active:
+        item["remote_inactive"] = {"BOOL": True}
     if customer.external is not None:
         item["GSI3PK"] = _s(keys.external_pk(tenant, customer.external.system.value))
         item["GSI3SK"] = _s(customer.external.id)

@@ -4,7 +4,7 @@ re-sync (B7), link a duplicate, and explain the balance (B9)."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from arsync.clock import Clock, new_id, utc_now
@@ -102,7 +102,11 @@ class CustomerService:
         return self.customers.get(tenant_id, customer_id)
 
     def list(self, tenant_id: str, query: CustomerQuery) -> CustomerPage:
-        return self.customers.list(tenant_id, query)
+        """Customers inactive in the accounting system follow the import-scope setting (B3)."""
+        settings = self.accounts.get_settings(tenant_id)
+        return self.customers.list(
+            tenant_id, replace(query, include_remote_inactive=settings.import_inactive_customers)
+        )
 
     def update(self, tenant_id: str, customer_id: str, request: CustomerUpdateRequest) -> Customer:
         """Apply a PATCH under optimistic concurrency. While connected, contact data of a linked customer

@@ -16,6 +16,7 @@ class CustomerQuery:
     sync_state: SyncState | None = None
     name_prefix: str | None = None
     health_band: HealthBand | None = None
+    include_remote_inactive: bool = True  # B3: inactive in the accounting system, shown only when imported
     limit: int = 50
     cursor: str | None = None
 

@@ -103,8 +103,17 @@ class DynamoCustomerRepository(CustomerRepository):
             names["#health_band"] = "health_band"
             values[":health_band"] = {"S": query.health_band.value}
             filters.append("#health_band = :health_band")
+        if not query.include_remote_inactive:
+            names["#remote_inactive"] = "remote_inactive"
+            values[":true"] = {"BOOL": True}
+            filters.append("attribute_not_exists(#remote_inactive) OR NOT #remote_inactive = :true")
         query_print = cursor.fingerprint(
-            tenant_id, query.archived, query.sync_state, query.name_prefix, query.health_band
+            tenant_id,
+            query.archived,
+            query.sync_state,
+            query.name_prefix,
+            query.health_band,
+            query.include_remote_inactive,
         )
         start_key = cursor.decode(query.cursor, query_print, pk_attr, partition) if query.cursor else None
 
@@ -119,7 +128,7 @@ class DynamoCustomerRepository(CustomerRepository):
                 "Limit": query.limit + 1,
             }
             if filters:
-                request["FilterExpression"] = " AND ".join(filters)
+                request["FilterExpression"] = " AND ".join(f"({clause})" for clause in filters)
             if start_key:
                 request["ExclusiveStartKey"] = start_key
             response = self.client.query(**request)
