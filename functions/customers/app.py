@@ -1,4 +1,4 @@
-"""Customer reads, archive/unarchive and the balance check (B4, B9)."""
+"""Customer reads, archive/unarchive, the balance check and health overrides (B4, B9, B11)."""
 
 from functools import lru_cache
 from typing import Any
@@ -14,6 +14,7 @@ from arsync.config import get_settings
 from arsync.observability import logger, metrics, tracer
 from arsync.services.balances import BalanceCheckService
 from arsync.services.customers import CustomerService
+from arsync.services.health import HealthService
 
 app = build_resolver(read_router)
 
@@ -28,7 +29,13 @@ def get_balance_check_service() -> BalanceCheckService:
     return wiring.balance_check_service(get_settings())
 
 
+@lru_cache(maxsize=1)
+def get_health_service() -> HealthService:
+    return wiring.health_service(get_settings())
+
+
 app.dependency_overrides[deps.customer_service] = get_service
+app.dependency_overrides[deps.health_service] = get_health_service
 app.dependency_overrides[deps.balance_check_service] = get_balance_check_service
 
 

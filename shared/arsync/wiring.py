@@ -11,6 +11,7 @@ from arsync.models.common import AccountingSystem
 from arsync.services.balances import BalanceCheckService
 from arsync.services.connection import ConnectionService, record_needs_reauth
 from arsync.services.customers import CustomerService
+from arsync.services.health import HealthService
 from arsync.services.push import PushService
 from arsync.services.resync import RequestSync, ResyncService
 from arsync.services.settings import SettingsService
@@ -92,4 +93,11 @@ def webhook_service(settings: Settings) -> WebhookService:
             AccountingSystem.QUICKBOOKS_ONLINE: settings.QBO_WEBHOOK_VERIFIER.get_secret_value(),
             AccountingSystem.XERO: settings.XERO_WEBHOOK_KEY.get_secret_value(),
         },
+    )
+
+
+def health_service(settings: Settings) -> HealthService:
+    return HealthService(
+        customers=DynamoCustomerRepository(settings.TABLE_NAME),
+        documents=DynamoCustomerDocuments(settings.TABLE_NAME),
     )

@@ -11,6 +11,7 @@ from typing import NoReturn
 from arsync.services.balances import BalanceCheckService
 from arsync.services.connection import ConnectionService
 from arsync.services.customers import CustomerService
+from arsync.services.health import HealthService
 from arsync.services.resync import ResyncService
 from arsync.services.settings import SettingsService
 from arsync.services.webhooks import WebhookService
@@ -51,3 +52,7 @@ def webhook_service() -> WebhookService:
 
 def sync_service() -> SyncService:
     _unwired("sync_service")
+
+
+def health_service() -> HealthService:
+    _unwired("health_service")

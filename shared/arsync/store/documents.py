@@ -20,6 +20,24 @@ class DynamoCustomerDocuments:
             self._client = aws.client("dynamodb")
         return self._client
 
+    def by_customer(self, tenant_id: str) -> dict[str, list[RemoteDoc]]:
+        """Every imported document of the account, grouped by the provider's customer id (one paged Query)."""
+        grouped: dict[str, list[RemoteDoc]] = {}
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :docs)",
+            "ExpressionAttributeValues": {":pk": {"S": keys.tenant_pk(tenant_id)}, ":docs": {"S": "DOC#"}},
+        }
+        while True:
+            response = self.client.query(**request)
+            for item in response.get("Items", []):
+                doc = doc_from_item(item)
+                if doc.customer_id:
+                    grouped.setdefault(doc.customer_id, []).append(doc)
+            if "LastEvaluatedKey" not in response:
+                return grouped
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def for_customer(self, tenant_id: str, system: str, external_customer_id: str) -> list[RemoteDoc]:
         docs: list[RemoteDoc] = []
         request: dict[str, Any] = {

@@ -16,6 +16,7 @@ from arsync.errors import PushRejected
 from arsync.models.api import (
     ArchiveRequest,
     BalanceCheckResponse,
+    HealthOverrideRequest,
     LinkRequest,
     CustomerCreateRequest,
     CustomerListResponse,
@@ -28,6 +29,7 @@ from arsync.models.mapping import balance_check_response, customer_response
 from arsync.observability import logger, metrics
 from arsync.services.balances import BalanceCheckService
 from arsync.services.customers import CustomerService
+from arsync.services.health import HealthService
 from arsync.services.resync import ResyncService
 from arsync.store.base import CustomerQuery
 
@@ -191,3 +193,31 @@ def link_customer(
 ) -> CustomerResponse:
     logger.append_keys(tenant_id=caller.tenant_id, customer_id=customer_id)
     return customer_response(accepted(service.link(caller.tenant_id, customer_id, body.external_id, body.reactivate)))
+
+
+HealthDep = Annotated[HealthService, Depends(deps.health_service)]
+
+
+@read_router.put(
+    "/customers/<customer_id>/health",
+    summary="Set your own health score (B11); the model keeps scoring beside it",
+    tags=["customers"],
+    responses=documented(200, CustomerResponse, 404, 409),
+)
+def override_health(
+    customer_id: CustomerId, body: Annotated[HealthOverrideRequest, Body()], caller: CallerDep, service: HealthDep
+) -> CustomerResponse:
+    logger.append_keys(tenant_id=caller.tenant_id, customer_id=customer_id)
+    metrics.add_metric(name="HealthOverrides", unit="Count", value=1)
+    return customer_response(service.set_override(caller.tenant_id, customer_id, body.score, body.reason, caller.user))
+
+
+@read_router.delete(
+    "/customers/<customer_id>/health",
+    summary="Clear your health score; the model's score applies again",
+    tags=["customers"],
+    responses=documented(200, CustomerResponse, 404, 409),
+)
+def clear_health_override(customer_id: CustomerId, caller: CallerDep, service: HealthDep) -> CustomerResponse:
+    logger.append_keys(tenant_id=caller.tenant_id, customer_id=customer_id)
+    return customer_response(service.clear_override(caller.tenant_id, customer_id))
