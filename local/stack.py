@@ -154,8 +154,12 @@ def main() -> None:
         stack.api_url,
     )
     log.info("moto server on %s; Ctrl-C stops everything", stack.resources.endpoint_url if stack.resources else "")
-    log.info("QuickBooks Online emulator on %s, Xero emulator on %s (sandbox companies %s)",
-             stack.qbo.base_url, stack.xero.base_url, stack.sandbox)
+    log.info(
+        "QuickBooks Online emulator on %s, Xero emulator on %s (sandbox companies %s)",
+        stack.qbo.base_url,
+        stack.xero.base_url,
+        stack.sandbox,
+    )
     try:
         stopped.wait()
     finally:

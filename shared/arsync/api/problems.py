@@ -138,7 +138,10 @@ def _accounting_error_body(info: AccountingErrorInfo) -> dict[str, Any]:
 
 def _choices(customer: Customer, info: AccountingErrorInfo) -> list[dict[str, Any]]:
     """What the user can do about a duplicate name besides renaming (FAQ: the record may be inactive)."""
-    if info.category not in (ErrorCategory.DUPLICATE_NAME, ErrorCategory.DUPLICATE_NAME_INACTIVE) or not info.existing_id:
+    if (
+        info.category not in (ErrorCategory.DUPLICATE_NAME, ErrorCategory.DUPLICATE_NAME_INACTIVE)
+        or not info.existing_id
+    ):
         return []
     link = {"method": "POST", "path": f"/customers/{customer.id}/link"}
     choices = [{"action": "link", **link, "body": {"external_id": info.existing_id, "reactivate": False}}]

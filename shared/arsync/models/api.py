@@ -122,7 +122,7 @@ class BalanceOut(BaseModel):
 class HealthFactorOut(BaseModel):
     name: str
     label: str
-    value: float | None
+    value: float | str | None
     direction: Literal["improves", "worsens"]
     impact: float
 

@@ -77,7 +77,7 @@ class HealthFactor(BaseModel):
 
     name: str
     label: str
-    value: float | None = None
+    value: float | str | None = None
     direction: Literal["improves", "worsens"]
     impact: float
 

@@ -6,24 +6,24 @@ from decimal import Decimal
 
 from arsync.models.account import AccountSettings, Connection
 from arsync.models.api import (
-    BalanceCheckResponse,
-    ConnectionResponse,
-    ExplainingItemOut,
-    OpenInvoiceOut,
     AccountingErrorOut,
     AddressOut,
+    BalanceCheckResponse,
     BalanceOut,
+    ConnectionResponse,
     CustomerResponse,
+    ExplainingItemOut,
     ExternalOut,
     HealthFactorOut,
     HealthOut,
     HealthOverrideOut,
+    OpenInvoiceOut,
     SettingsResponse,
     SyncCountsOut,
-    SyncRunErrorOut,
-    SyncRunResponse,
     SyncErrorOut,
     SyncOut,
+    SyncRunErrorOut,
+    SyncRunResponse,
 )
 from arsync.models.customer import Address, Customer
 from arsync.services.balances import BalanceCheck
@@ -165,7 +165,9 @@ def connection_response(connection: Connection | None) -> ConnectionResponse:
         last_sync_at=connection.last_sync_at,
         last_sync_run_id=connection.last_sync_run_id,
         resolution=(
-            "Disconnect your accounting system account and re-connect it." if connection.status == "needs_reauth" else None
+            "Disconnect your accounting system account and re-connect it."
+            if connection.status == "needs_reauth"
+            else None
         ),
     )
 

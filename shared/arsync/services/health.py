@@ -62,7 +62,8 @@ def invoice_facts(docs: Iterable[RemoteDoc]) -> list[InvoiceFact]:
 def profile_of(customer: Customer) -> CustomerProfile:
     return CustomerProfile(
         company_type=customer.company_type.value if customer.company_type else None,
-        country=customer.country or (customer.contact.billing_address.country if customer.contact.billing_address else None),
+        country=customer.country
+        or (customer.contact.billing_address.country if customer.contact.billing_address else None),
         industry=customer.industry,
         size=customer.size.value if customer.size else None,
     )
@@ -110,8 +111,12 @@ class HealthService:
 
     def set_override(self, tenant_id: str, customer_id: str, score: int, reason: str, user: str) -> Customer:
         """The user's score stands until cleared; the model keeps computing beside it (B11)."""
-        override = HealthOverride(score=score, band=HealthBand(band_for(score)), reason=reason, set_by=user, set_at=self.clock())
-        return self._update_health(tenant_id, customer_id, lambda health: health.model_copy(update={"override": override}))
+        override = HealthOverride(
+            score=score, band=HealthBand(band_for(score)), reason=reason, set_by=user, set_at=self.clock()
+        )
+        return self._update_health(
+            tenant_id, customer_id, lambda health: health.model_copy(update={"override": override})
+        )
 
     def clear_override(self, tenant_id: str, customer_id: str) -> Customer:
         return self._update_health(tenant_id, customer_id, lambda health: health.model_copy(update={"override": None}))

@@ -110,7 +110,9 @@ class PushService:
                 raise error.reclassified(category, existing_name=clash.display_name, existing_id=clash.id) from error
             raise
 
-    def _update(self, connector: AccountingConnector, customer: Customer, changes: dict[str, Any] | None) -> RemoteCustomer:
+    def _update(
+        self, connector: AccountingConnector, customer: Customer, changes: dict[str, Any] | None
+    ) -> RemoteCustomer:
         assert customer.external is not None
         if not changes:
             return connector.get_customer(customer.external.id)
@@ -150,8 +152,10 @@ class PushService:
 
     def _failed(self, customer: Customer, error: AccountingError) -> Customer:
         now = self.clock()
-        info = error.resolve_field(customer.contact).to_info(now).model_copy(
-            update={"existing_id": error.existing_id, "existing_name": error.existing_name}
+        info = (
+            error.resolve_field(customer.contact)
+            .to_info(now)
+            .model_copy(update={"existing_id": error.existing_id, "existing_name": error.existing_name})
         )
         saved = customer.model_copy(
             update={

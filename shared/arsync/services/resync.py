@@ -11,11 +11,12 @@ from arsync.errors import NotConnected
 from arsync.models.common import SyncState
 from arsync.models.customer import Customer, ExternalRef, SyncStatus
 from arsync.services.balances import CustomerDocuments
-from arsync.services.push import PushService, reauth_error
+from arsync.services.push import PushService
 from arsync.store.base import AccountRepository, CustomerRepository
 from arsync.sync.balances import aggregate, balance_for
+from arsync.sync.models import Trigger
 
-RequestSync = Callable[[str, str], object]
+RequestSync = Callable[[str, Trigger], object]
 
 
 @dataclass

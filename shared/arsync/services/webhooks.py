@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from arsync.clock import Clock, utc_now
 from arsync.models.common import AccountingSystem
 from arsync.observability import logger
+from arsync.sync.models import Trigger
 
 SIGNATURE_HEADERS = {
     AccountingSystem.QUICKBOOKS_ONLINE: "intuit-signature",
@@ -29,7 +30,7 @@ class InvalidSignature(Exception):
 
 
 class SyncRequester(Protocol):
-    def request_sync(self, tenant_id: str, trigger: str) -> Any: ...
+    def request_sync(self, tenant_id: str, trigger: Trigger) -> Any: ...
 
 
 class WebhookStore(Protocol):

@@ -93,7 +93,8 @@ def test_over_long_field_for_this_system_is_caught_and_named(stack: LocalStack) 
     # Fix it and sync again: the same customer goes through
     customer = problem["customer"]
     fixed = api.patch(
-        f"/customers/{customer['id']}", json={"version": customer["version"], "billing_address": {"postal_code": "94103"}}
+        f"/customers/{customer['id']}",
+        json={"version": customer["version"], "billing_address": {"postal_code": "94103"}},
     )
     assert fixed.status_code == 200, fixed.text
     assert fixed.json()["sync"]["state"] == "synced"
@@ -128,7 +129,9 @@ def test_authentication_failure_says_reconnect_and_stops_calls(connected: Connec
 
 def test_edit_locked_while_connected_then_allowed_with_override(connected: ConnectedApi) -> None:
     customer = connected.create_customer(unique("Lockable Co"))
-    locked = connected.patch(f"/customers/{customer['id']}", json={"version": customer["version"], "email": "a@b.example"})
+    locked = connected.patch(
+        f"/customers/{customer['id']}", json={"version": customer["version"], "email": "a@b.example"}
+    )
     assert locked.status_code == 409
     problem = locked.json()
     assert problem["code"] == "edit_locked"

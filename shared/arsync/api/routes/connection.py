@@ -24,7 +24,9 @@ CallerDep = Annotated[Caller, Depends(current_caller)]
 ServiceDep = Annotated[ConnectionService, Depends(deps.connection_service)]
 
 
-@router.get("/connection", summary="Connection status", tags=["connection"], responses=documented(200, ConnectionResponse))
+@router.get(
+    "/connection", summary="Connection status", tags=["connection"], responses=documented(200, ConnectionResponse)
+)
 def get_connection(caller: CallerDep, service: ServiceDep) -> ConnectionResponse:
     logger.append_keys(tenant_id=caller.tenant_id)
     return connection_response(service.status(caller.tenant_id))
@@ -36,9 +38,7 @@ def get_connection(caller: CallerDep, service: ServiceDep) -> ConnectionResponse
     tags=["connection"],
     responses=documented(200, AuthorizeResponse, 400),
 )
-def authorize(
-    system: Annotated[AccountingSystem, Path()], caller: CallerDep, service: ServiceDep
-) -> AuthorizeResponse:
+def authorize(system: Annotated[AccountingSystem, Path()], caller: CallerDep, service: ServiceDep) -> AuthorizeResponse:
     logger.append_keys(tenant_id=caller.tenant_id)
     start = service.authorize(caller.tenant_id, system)
     return AuthorizeResponse(

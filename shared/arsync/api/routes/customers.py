@@ -16,12 +16,12 @@ from arsync.errors import PushRejected
 from arsync.models.api import (
     ArchiveRequest,
     BalanceCheckResponse,
-    HealthOverrideRequest,
-    LinkRequest,
     CustomerCreateRequest,
     CustomerListResponse,
     CustomerResponse,
     CustomerUpdateRequest,
+    HealthOverrideRequest,
+    LinkRequest,
 )
 from arsync.models.common import ArchivedFilter, HealthBand, SyncState
 from arsync.models.customer import Customer

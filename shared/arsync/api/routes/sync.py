@@ -34,7 +34,9 @@ def sync_now(caller: CallerDep, service: ServiceDep) -> Response[SyncRunResponse
     return Response(status_code=202, content_type="application/json", body=sync_run_response(run))
 
 
-@router.get("/sync/runs", summary="Sync runs, newest first", tags=["sync"], responses=documented(200, SyncRunListResponse, 400))
+@router.get(
+    "/sync/runs", summary="Sync runs, newest first", tags=["sync"], responses=documented(200, SyncRunListResponse, 400)
+)
 def list_runs(
     caller: CallerDep,
     service: ServiceDep,
