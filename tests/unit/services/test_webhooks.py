@@ -14,7 +14,7 @@ KEYS = {AccountingSystem.QUICKBOOKS_ONLINE: "qbo-verifier", AccountingSystem.XER
 
 class Store:
     def __init__(self) -> None:
-        self.seen: set[str] = set()
+        self.seen: set[tuple[str, str]] = set()
         self.companies = {("quickbooks_online", "9130"): "t-qbo", ("xero", "tenant-uuid"): "t-xero"}
 
     def tenant_for_company(self, system: str, company_id: str) -> str | None:
@@ -23,7 +23,7 @@ class Store:
     def first_delivery(self, system: str, body_digest: str, ttl_seconds: int, now: int) -> bool:
         if (system, body_digest) in self.seen:
             return False
-        self.seen.add((system, body_digest))  # type: ignore[arg-type]
+        self.seen.add((system, body_digest))
         return True
 
 
@@ -37,7 +37,7 @@ class Syncs:
 
 def service() -> tuple[WebhookService, Syncs]:
     syncs = Syncs()
-    return WebhookService(store=Store(), syncs=syncs, keys=KEYS), syncs  # type: ignore[arg-type]
+    return WebhookService(store=Store(), syncs=syncs, keys=KEYS), syncs
 
 
 QBO_BODY = json.dumps(
