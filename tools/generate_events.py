@@ -37,7 +37,14 @@ API_EVENTS: dict[str, dict[str, Any]] = {
     "customers": {"method": "GET", "resource": "/customers", "path": "/customers", "query": {"archived": "all"}},
     "account": {"method": "GET", "resource": "/settings", "path": "/settings"},
     "api_docs": {"method": "GET", "resource": "/openapi.json", "path": "/openapi.json", "authorized": False},
+    "resync": {"method": "POST", "resource": "/customers/{customer_id}/resync",
+               "path": "/customers/cus_0123456789abcdef0123/resync",
+               "path_parameters": {"customer_id": "cus_0123456789abcdef0123"}},
+    "webhooks": {"method": "POST", "resource": "/webhooks/xero", "path": "/webhooks/xero", "authorized": False,
+                 "body": {"events": [], "firstEventSequence": 0, "lastEventSequence": 0, "entropy": "S0m3r4Nd0mt3xt"},
+                 "headers": {"x-xero-signature": "computed-by-the-test"}},
 }
+SCHEDULED_EVENTS = ("health_scoring",)
 
 
 def _sam(*args: str) -> dict[str, Any]:
@@ -73,6 +80,9 @@ def api_event(spec: dict[str, Any]) -> dict[str, Any]:
     event["pathParameters"] = spec.get("path_parameters")
     event["queryStringParameters"] = spec.get("query")
     event["multiValueQueryStringParameters"] = {k: [v] for k, v in spec["query"].items()} if "query" in spec else None
+    for name, value in spec.get("headers", {}).items():
+        event["headers"][name] = value
+        event["multiValueHeaders"][name] = [value]
     event["requestContext"]["resourcePath"] = spec["resource"]
     event["requestContext"]["httpMethod"] = spec["method"]
     if spec.get("authorized", True):
@@ -84,6 +94,9 @@ def main() -> None:
     EVENTS.mkdir(exist_ok=True)
     for name, spec in API_EVENTS.items():
         (EVENTS / f"{name}.json").write_text(json.dumps(api_event(spec), indent=2) + "\n")
+    for name in SCHEDULED_EVENTS:
+        event = _sam("cloudwatch", "scheduled-event")
+        (EVENTS / f"{name}.json").write_text(json.dumps(event, indent=2) + "\n")
 
 
 if __name__ == "__main__":

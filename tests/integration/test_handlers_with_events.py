@@ -62,3 +62,38 @@ def test_event_without_claims_is_refused(stack: LocalStack) -> None:
     del event["requestContext"]["authorizer"]
     result = invoke("functions.customers.app", event)
     assert result["statusCode"] == 401 and body_of(result)["code"] == "unauthenticated"
+
+
+def test_resync_event_on_an_unconnected_account_explains_why(stack: LocalStack) -> None:
+    created = body_of(invoke("functions.create_customer.app", load_event("create_customer")))
+    event = load_event("resync")
+    event["pathParameters"] = {"customer_id": created["id"]}
+    event["path"] = f"/customers/{created['id']}/resync"
+    result = invoke("functions.resync.app", event)
+    assert result["statusCode"] == 409 and body_of(result)["code"] == "not_connected"
+
+
+def test_webhook_event_is_verified_on_the_raw_body(stack: LocalStack) -> None:
+    from arsync.services.webhooks import signature
+    from local.stack import XERO_WEBHOOK_KEY
+
+    event = load_event("webhooks")
+    raw = base64.b64decode(event["body"])
+    event["headers"]["x-xero-signature"] = signature(XERO_WEBHOOK_KEY, raw)
+    assert invoke("functions.webhooks.app", event)["statusCode"] == 200
+    event["headers"]["x-xero-signature"] = signature("not-the-key", raw)
+    refused = invoke("functions.webhooks.app", event)
+    assert refused["statusCode"] == 401 and refused["body"] == ""
+
+
+def test_health_scoring_event_scores_connected_accounts(stack: LocalStack) -> None:
+    from tests.integration.faq.conftest import ConnectedApi
+
+    account = ConnectedApi(stack, "xero")
+    account.connect()
+    customer = account.create_customer("Scored Later Ltd", company_type="private_company")
+    assert customer["health"]["score"] is None
+    result = invoke("functions.health_scoring.app", load_event("health_scoring"))
+    assert result["scored"] >= 1 and result["changed"] >= 1
+    health = account.get(f"/customers/{customer['id']}").json()["health"]
+    assert health["basis"] == "prior" and health["source"] == "model" and 0 <= health["score"] <= 100
