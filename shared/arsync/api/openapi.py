@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
@@ -29,23 +31,28 @@ def api_routers() -> list[Router]:
     ]
 
 
-def build_docs_resolver() -> APIGatewayRestResolver:
-    app = build_resolver(*api_routers())
-    schema_options = {
+def schema_options() -> dict[str, Any]:
+    """Title, version, description and security of the document (one place for /docs and /openapi.json)."""
+    return {
         "title": API_TITLE,
         "version": API_VERSION,
         "description": DESCRIPTION,
         "security_schemes": openapi_security(),
         "security": [{BEARER: []}],
     }
-    app.enable_swagger(path="/docs", **schema_options)  # type: ignore[arg-type]
+
+
+def build_docs_resolver() -> APIGatewayRestResolver:
+    app = build_resolver(*api_routers())
+    options = schema_options()
+    app.enable_swagger(path="/docs", **options)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi_json() -> Response[str]:
         return Response(
             status_code=200,
             content_type="application/json",
-            body=app.get_openapi_json_schema(**schema_options),  # type: ignore[arg-type]
+            body=app.get_openapi_json_schema(**options),
         )
 
     return app

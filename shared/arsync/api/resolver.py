@@ -15,6 +15,8 @@ MAX_BODY_BYTES = 64 * 1024
 API_TITLE = "arsync API"
 API_VERSION = "1.0.0"
 BEARER = "cognito"
+PUBLIC: list[dict[str, list[str]]] = [{}]
+"""OpenAPI `security` of a route API Gateway serves without the authorizer (an empty requirement: no auth)."""
 
 
 def _limit_body_size(app: APIGatewayRestResolver, next_middleware: Callable[..., Response[str]]) -> Response[str]:

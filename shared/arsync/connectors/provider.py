@@ -11,6 +11,7 @@ from collections.abc import Callable
 import requests
 
 from arsync.config import Settings
+from arsync.connectors.adapter import OAuthHttpAdapter
 from arsync.connectors.base import AccountingConnector
 from arsync.connectors.http import RateLimiterRegistry, Timeouts
 from arsync.connectors.quickbooks import QuickBooksConfig, QuickBooksOnlineConnector
@@ -41,10 +42,10 @@ class ConnectorProvider:
     def _timeouts(self) -> Timeouts:
         return Timeouts(read=self.settings.CONNECTOR_TIMEOUT_SECONDS)
 
-    def oauth(self, system: AccountingSystem, company_id: str | None = None) -> AccountingConnector:
+    def oauth(self, system: AccountingSystem, company_id: str | None = None) -> OAuthHttpAdapter:
         """An adapter without credentials: authorization URL, code exchange, refresh, revoke."""
         s = self.settings
-        connector: AccountingConnector
+        connector: OAuthHttpAdapter
         if system is AccountingSystem.QUICKBOOKS_ONLINE:
             connector = QuickBooksOnlineConnector(
                 QuickBooksConfig(
@@ -83,5 +84,5 @@ class ConnectorProvider:
     def connector(self, tenant_id: str, connection: Connection) -> AccountingConnector:
         """The adapter for this account, its credentials refreshed under the per-connection lease."""
         connector = self.oauth(connection.system, connection.company_id)
-        connector.credentials = TokenManager(self.token_store, connector, connection_key=tenant_id)  # type: ignore[attr-defined]
+        connector.credentials = TokenManager(self.token_store, connector, connection_key=tenant_id)
         return connector

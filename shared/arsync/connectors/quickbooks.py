@@ -12,15 +12,12 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlencode
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from arsync.connectors.adapter import OAuthHttpAdapter
 from arsync.connectors.base import (
-    AccountingConnector,
     ChangeBatch,
-    CredentialsProvider,
     Page,
     PaymentApplication,
     RemoteCredit,
@@ -34,14 +31,11 @@ from arsync.connectors.base import (
 from arsync.connectors.errors import AccountingError, ErrorCategory, find_embedded_fault
 from arsync.connectors.http import (
     QBO_LIMITS,
-    ProviderHttp,
-    RateLimiterRegistry,
     RateLimits,
     RetryPolicy,
     Timeouts,
     connector_error,
     read_json,
-    utc_now,
 )
 from arsync.models.common import AccountingSystem
 from arsync.models.customer import Address, CustomerContact
@@ -340,60 +334,14 @@ _ENTITY_PARSERS: dict[str, Callable[[dict[str, Any]], Any]] = {
 }
 
 
-class QuickBooksOnlineConnector(AccountingConnector):
-    """QBO adapter. `credentials` may be bound after construction (the TokenManager needs the adapter too)."""
+class QuickBooksOnlineConnector(OAuthHttpAdapter):
+    """QBO adapter on the shared OAuth/HTTP base."""
 
     system = SYSTEM
 
-    def __init__(
-        self,
-        config: QuickBooksConfig,
-        *,
-        session: requests.Session | None = None,
-        credentials: CredentialsProvider | None = None,
-        limiters: RateLimiterRegistry | None = None,
-        sleep: Callable[[float], None] | None = None,
-        random: Callable[[], float] | None = None,
-        now: Callable[[], datetime] = utc_now,
-    ) -> None:
+    def __init__(self, config: QuickBooksConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
         self.config = config
-        self._now = now
-        extra: dict[str, Any] = {}
-        if sleep is not None:
-            extra["sleep"] = sleep
-        if random is not None:
-            extra["random"] = random
-        self.http = ProviderHttp(
-            SYSTEM,
-            session=session,
-            timeouts=config.timeouts,
-            retry=config.retry,
-            limits=config.limits,
-            company_id=config.company_id,
-            credentials=credentials,
-            limiters=limiters,
-            now=now,
-            **extra,
-        )
-
-    @property
-    def credentials(self) -> CredentialsProvider | None:
-        return self.http.credentials
-
-    @credentials.setter
-    def credentials(self, value: CredentialsProvider | None) -> None:
-        self.http.credentials = value
-
-    # --- OAuth ---------------------------------------------------------------------------------------------------
-    def authorization_url(self, state: str, redirect_uri: str) -> str:
-        query = {
-            "client_id": self.config.client_id,
-            "response_type": "code",
-            "scope": self.config.scope,
-            "redirect_uri": redirect_uri,
-            "state": state,
-        }
-        return f"{self.config.auth_url}?{urlencode(query)}"
 
     def exchange_code(self, code: str, redirect_uri: str, company_id: str | None = None) -> TokenSet:
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
@@ -413,9 +361,6 @@ class QuickBooksOnlineConnector(AccountingConnector):
             basic_auth=self._basic(),
             replay_safe=True,  # revoking twice is harmless
         )
-
-    def _basic(self) -> tuple[str, str]:
-        return (self.config.client_id, self.config.client_secret.get_secret_value())
 
     def _token_call(self, data: dict[str, str], company_id: str | None) -> TokenSet:
         # Replay-safe: re-sending a refresh with the same (old) token is allowed (the previous refresh token stays

@@ -13,19 +13,15 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlencode
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from arsync.connectors.adapter import OAuthHttpAdapter
 from arsync.connectors.base import (
-    AccountingConnector,
     ChangeBatch,
-    CredentialsProvider,
     CreditKind,
     Page,
     PaymentApplication,
@@ -40,14 +36,11 @@ from arsync.connectors.base import (
 from arsync.connectors.errors import ErrorCategory, find_embedded_fault
 from arsync.connectors.http import (
     XERO_LIMITS,
-    ProviderHttp,
-    RateLimiterRegistry,
     RateLimits,
     RetryPolicy,
     Timeouts,
     connector_error,
     read_json,
-    utc_now,
 )
 from arsync.models.common import AccountingSystem
 from arsync.models.customer import Address, CustomerContact
@@ -348,60 +341,14 @@ def _is_ar_payment(raw: dict[str, Any]) -> bool:
 _CHANGE_ENDPOINTS: tuple[str, ...] = ("Contacts", "Invoices", "Payments", "CreditNotes", "Overpayments", "Prepayments")
 
 
-class XeroConnector(AccountingConnector):
-    """Xero adapter. `credentials` may be bound after construction (the TokenManager needs the adapter too)."""
+class XeroConnector(OAuthHttpAdapter):
+    """Xero adapter on the shared OAuth/HTTP base."""
 
     system = SYSTEM
 
-    def __init__(
-        self,
-        config: XeroConfig,
-        *,
-        session: requests.Session | None = None,
-        credentials: CredentialsProvider | None = None,
-        limiters: RateLimiterRegistry | None = None,
-        sleep: Callable[[float], None] | None = None,
-        random: Callable[[], float] | None = None,
-        now: Callable[[], datetime] = utc_now,
-    ) -> None:
+    def __init__(self, config: XeroConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
         self.config = config
-        self._now = now
-        extra: dict[str, Any] = {}
-        if sleep is not None:
-            extra["sleep"] = sleep
-        if random is not None:
-            extra["random"] = random
-        self.http = ProviderHttp(
-            SYSTEM,
-            session=session,
-            timeouts=config.timeouts,
-            retry=config.retry,
-            limits=config.limits,
-            company_id=config.company_id,
-            credentials=credentials,
-            limiters=limiters,
-            now=now,
-            **extra,
-        )
-
-    @property
-    def credentials(self) -> CredentialsProvider | None:
-        return self.http.credentials
-
-    @credentials.setter
-    def credentials(self, value: CredentialsProvider | None) -> None:
-        self.http.credentials = value
-
-    # --- OAuth ---------------------------------------------------------------------------------------------------
-    def authorization_url(self, state: str, redirect_uri: str) -> str:
-        query = {
-            "response_type": "code",
-            "client_id": self.config.client_id,
-            "redirect_uri": redirect_uri,
-            "scope": self.config.scope,
-            "state": state,
-        }
-        return f"{self.config.auth_url}?{urlencode(query)}"
 
     def exchange_code(self, code: str, redirect_uri: str, company_id: str | None = None) -> TokenSet:
         tokens = self._token_call({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri})
@@ -422,9 +369,6 @@ class XeroConnector(AccountingConnector):
             basic_auth=self._basic(),
             replay_safe=True,
         )
-
-    def _basic(self) -> tuple[str, str]:
-        return (self.config.client_id, self.config.client_secret.get_secret_value())
 
     def _token_call(self, data: dict[str, str]) -> TokenSet:
         # Replay-safe: a refresh whose response was lost may be retried with the old token for 30 minutes (§2.2).

@@ -43,27 +43,9 @@ class AddressIn(_Inbound):
     country: CountryName | None = None
 
 
-class CustomerCreateRequest(_Inbound):
-    display_name: DisplayName
-    company_name: ShortText | None = None
-    given_name: ShortText | None = None
-    family_name: ShortText | None = None
-    email: Email | None = None
-    phone: Phone | None = None
-    billing_address: AddressIn | None = None
-    shipping_address: AddressIn | None = None
-    currency: CurrencyCode | None = None
-    company_type: CompanyType | None = None
-    industry: ShortText | None = None
-    size: CompanySize | None = None
-    country: CountryName | None = None
-    notes: Notes | None = None
+class _CustomerFields(_Inbound):
+    """Every field a client may send for a customer; all optional here, see the two requests below."""
 
-
-class CustomerUpdateRequest(_Inbound):
-    """PATCH: fields present are changed; `null` clears an optional field. `version` is required."""
-
-    version: int = Field(ge=1, description="The version you read; a stale version is refused with 409")
     display_name: DisplayName | None = None
     company_name: ShortText | None = None
     given_name: ShortText | None = None
@@ -78,6 +60,16 @@ class CustomerUpdateRequest(_Inbound):
     size: CompanySize | None = None
     country: CountryName | None = None
     notes: Notes | None = None
+
+
+class CustomerCreateRequest(_CustomerFields):
+    display_name: DisplayName
+
+
+class CustomerUpdateRequest(_CustomerFields):
+    """PATCH: fields present are changed; `null` clears an optional field. `version` is required."""
+
+    version: int = Field(ge=1, description="The version you read; a stale version is refused with 409")
 
     def changes(self) -> dict[str, object]:
         """Only the fields the client actually sent (explicit nulls included)."""
@@ -217,6 +209,12 @@ class FieldProblem(BaseModel):
     field: str
     message: str
     type: str | None = None
+
+
+class GatewayMessage(BaseModel):
+    """What API Gateway answers itself, e.g. 401 `{"message": "Unauthorized"}` from the authorizer."""
+
+    message: str
 
 
 class ProblemDocument(BaseModel):

@@ -118,6 +118,8 @@ def _kill_after_each_page(connector: FakeConnector) -> None:
     state = {"reads": 0}
 
     def before(name: str) -> None:
+        if name == "get_customer":
+            return  # a single-record read inside a page, not a page
         state["reads"] += 1
         if state["reads"] > 1:
             raise Killed()

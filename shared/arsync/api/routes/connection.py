@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from arsync.api import deps
 from arsync.api.auth import Caller, current_caller
+from arsync.api.resolver import PUBLIC
 from arsync.api.responses import documented
 from arsync.models.api import AuthorizeResponse, ConnectedResponse, ConnectionResponse
 from arsync.models.common import AccountingSystem
@@ -53,6 +54,7 @@ def authorize(system: Annotated[AccountingSystem, Path()], caller: CallerDep, se
     summary="OAuth redirect target (no JWT: the signed state names the tenant)",
     tags=["connection"],
     responses=documented(200, ConnectedResponse, 400, 409, 429, 502),
+    security=PUBLIC,
 )
 def callback(
     service: ServiceDep,

@@ -1,4 +1,8 @@
-"""Webhook receivers (no JWT: the HMAC signature on the raw body is the authentication)."""
+"""Webhook receivers (no JWT: the HMAC signature on the raw body is the authentication).
+
+One route per connectable system, exactly as template.yaml deploys them, so the OpenAPI document does not
+advertise `/webhooks/{system}` values API Gateway never routes.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +10,27 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from arsync.api import deps
-from arsync.models.common import CONNECTABLE_SYSTEMS, AccountingSystem
+from arsync.api.resolver import PUBLIC
+from arsync.models.common import AccountingSystem
 from arsync.observability import logger, metrics
 from arsync.services.webhooks import InvalidSignature, WebhookService
 
 router = Router()
 ServiceDep = Annotated[WebhookService, Depends(deps.webhook_service)]
 
+RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {"description": "Accepted (empty body)", "content": {}},
+    401: {"description": "Signature missing or invalid (empty body)", "content": {}},
+}
 
-@router.post(
-    "/webhooks/<system>",
-    summary="Provider change notifications (HMAC-signed); answered fast with an empty 200",
-    tags=["webhooks"],
-    responses={200: {"description": "Accepted"}, 401: {"description": "Signature missing or invalid"}},
-)
-def receive(system: Annotated[AccountingSystem, Path()], service: ServiceDep) -> Response[str]:
+
+def _receive(system: AccountingSystem, service: WebhookService) -> Response[str]:
     event = router.current_event
     raw = event.decoded_body or ""
     body = raw.encode() if isinstance(raw, str) else raw
-    if system not in CONNECTABLE_SYSTEMS:
-        return Response(status_code=404, body="")
     try:
         requested = service.receive(system, dict(event.headers or {}), body)
     except InvalidSignature:
@@ -37,3 +39,25 @@ def receive(system: Annotated[AccountingSystem, Path()], service: ServiceDep) ->
         return Response(status_code=401, body="")
     metrics.add_metric(name="WebhookSyncRequests", unit="Count", value=requested)
     return Response(status_code=200, body="")
+
+
+@router.post(
+    "/webhooks/quickbooks_online",
+    summary="QuickBooks Online change notifications (`intuit-signature`); answered fast with an empty 200",
+    tags=["webhooks"],
+    responses=RESPONSES,
+    security=PUBLIC,
+)
+def receive_quickbooks_online(service: ServiceDep) -> Response[str]:
+    return _receive(AccountingSystem.QUICKBOOKS_ONLINE, service)
+
+
+@router.post(
+    "/webhooks/xero",
+    summary="Xero change notifications (`x-xero-signature`); answered fast with an empty 200",
+    tags=["webhooks"],
+    responses=RESPONSES,
+    security=PUBLIC,
+)
+def receive_xero(service: ServiceDep) -> Response[str]:
+    return _receive(AccountingSystem.XERO, service)
