@@ -3,7 +3,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= $(shell command -v python3.13 2>/dev/null || ls /root/.pyenv/versions/3.13.*/bin/python3.13 2>/dev/null | head -n1 || command -v python3)
+# The first interpreter that really runs (a pyenv shim for a version that is not selected does not).
+PYTHON ?= $(shell for p in python3.13 $(wildcard /root/.pyenv/versions/3.13*/bin/python3.13) python3; do \
+	if $$p -c 'import sys' >/dev/null 2>&1; then echo $$p; break; fi; done)
 VENV := .venv
 BIN := $(VENV)/bin
 SAM := .tools/sam/bin/sam
