@@ -10,13 +10,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arsync.config import get_settings
 from arsync.observability import logger, metrics, tracer
-from arsync.sync import wiring
 from arsync.sync.service import SyncService
+from arsync.sync.wiring import sync_service
 
 
 @lru_cache(maxsize=1)
 def get_service() -> SyncService:
-    return wiring.sync_service(get_settings())
+    return sync_service(get_settings())
 
 
 @logger.inject_lambda_context(correlation_id_path="id")

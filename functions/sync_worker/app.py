@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arsync.config import get_settings
 from arsync.observability import logger, metrics, tracer
-from arsync.sync import wiring
+from arsync.sync.wiring import sync_worker
 from arsync.sync.worker import SyncWorker
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -20,7 +20,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 @lru_cache(maxsize=1)
 def get_worker() -> SyncWorker:
-    return wiring.sync_worker(get_settings())
+    return sync_worker(get_settings())
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:

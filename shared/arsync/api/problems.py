@@ -13,7 +13,10 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from arsync import errors
 from arsync.api.auth import Unauthenticated
@@ -56,6 +59,7 @@ _RESOLUTION = {
     "already_exists": "Use a different id.",
     "validation_failed": "Correct the fields listed in `errors` and send the request again.",
     "payload_too_large": "Send a smaller request body.",
+    "unsupported_media_type": "Send the body as JSON with `Content-Type: application/json`.",
     "internal_error": "Try again later; if it keeps happening, contact support with the request id.",
 }
 
@@ -197,6 +201,10 @@ def register(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(RequestValidationError)
     def _validation(error: RequestValidationError) -> Response[str]:
         return validation_problem(error)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_media_type(error: RequestUnsupportedContentType) -> Response[str]:
+        return problem(415, "unsupported_media_type", "The request body must be JSON (Content-Type: application/json).")
 
     for exc_type, status, code in _STATUS:
         app.exception_handler(exc_type)(_domain_handler(status, code))

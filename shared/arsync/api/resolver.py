@@ -3,10 +3,12 @@ and the OpenAPI description are identical everywhere."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from arsync.api import problems
@@ -19,16 +21,52 @@ PUBLIC: list[dict[str, list[str]]] = [{}]
 """OpenAPI `security` of a route API Gateway serves without the authorizer (an empty requirement: no auth)."""
 
 
-def _limit_body_size(app: APIGatewayRestResolver, next_middleware: Callable[..., Response[str]]) -> Response[str]:
-    body = app.current_event.body
+RAW_BODY_RESOURCES = ("/webhooks/",)
+"""Routes whose body is authenticated as raw bytes (provider signatures) and never parsed by the resolver."""
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+def _refuse_body(app: APIGatewayRestResolver) -> Response[str] | None:
+    """A body we will not parse: over the size limit (413), or not JSON (415) - the API documents JSON only."""
+    event = app.current_event
+    body = event.body
     if body is not None and len(body) > MAX_BODY_BYTES:
         return problems.problem(413, "payload_too_large", f"The request body is larger than {MAX_BODY_BYTES} bytes.")
-    return next_middleware(app)
+    if not body or event.resource.startswith(RAW_BODY_RESOURCES):
+        return None
+    content_type = (event.headers or {}).get("content-type") or ""
+    if content_type and not _is_json(content_type):
+        return problems.problem(415, "unsupported_media_type", "The request body must be JSON.")
+    if event.is_base64_encoded:  # API Gateway base64-encodes a body that is not UTF-8 text
+        try:
+            base64.b64decode(body).decode("utf-8")
+        except ValueError:  # binascii.Error and UnicodeDecodeError both are
+            return problems.problem(
+                422,
+                "validation_failed",
+                "The request is not valid. body: is not UTF-8 encoded JSON",
+                extra={"errors": [{"field": "body", "message": "is not UTF-8 encoded JSON", "type": "json_invalid"}]},
+            )
+    return None
+
+
+class _BodyCheckingValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools runs request validation before any `app.use` middleware, so size and media type are checked
+    here, first: otherwise an oversized body is parsed before it is refused, form data is coerced into the
+    JSON models, and `multipart/form-data` without a boundary raised a ValueError (a 500)."""
+
+    def handler(self, app: Any, next_middleware: Any) -> Any:
+        refused = _refuse_body(app)
+        return refused if refused is not None else super().handler(app, next_middleware)
 
 
 def build_resolver(*routers: Router) -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
-    app.use(middlewares=[_limit_body_size])
+    app._request_validation_middleware = _BodyCheckingValidation()
     problems.register(app)
     for router in routers:
         app.include_router(router)

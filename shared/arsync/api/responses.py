@@ -24,7 +24,7 @@ def documented(success: int, model: type[Any] | None, *problem_statuses: int) ->
             "description": HTTPStatus(success).phrase,
             "content": {"application/json": {"model": model}},
         }
-    for status in (401, 413, 422, *problem_statuses):
+    for status in (401, 413, 415, 422, *problem_statuses):
         content: dict[str, Any] = {"application/problem+json": {"model": ProblemDocument}}
         if status in GATEWAY_STATUSES:
             content["application/json"] = {"model": GatewayMessage}

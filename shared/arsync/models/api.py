@@ -2,33 +2,95 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StrictBool,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
+from arsync.models import common
 from arsync.models.common import (
     AccountingSystem,
     CompanySize,
     CompanyType,
-    CountryName,
     CurrencyCode,
-    DisplayName,
-    Email,
     HealthBand,
-    LineText,
-    Notes,
-    Phone,
-    PostalCode,
-    Reason,
-    ShortText,
     SyncState,
 )
+
+# What the text validators in `common` accept, as JSON Schema patterns, so the OpenAPI document tells clients
+# (and contract fuzzers) the real rule instead of "any string": outer whitespace (Python `str.isspace`) is
+# stripped; what remains is not blank and holds no C0/C1 control, bidi mark/override/isolate, BOM or
+# non-character; single-line text also holds no tab or line break. Lone surrogates (refused too) are left out:
+# they are not Unicode scalar values, so an ECMA-262 `u` pattern cannot name them. Documentation only:
+# validation stays with the validators (tests/integration/reliability/test_contract_fuzzing.py checks that the
+# two agree).
+_WS = "\\u0009-\\u000d\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+_FORBIDDEN = (
+    "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069"
+    "\\ufeff\\ufffe\\uffff"
+)
+_BREAKS = "\\u0009\\u000a\\u000d\\u2028\\u2029"
+_VISIBLE = f"[^{_WS}{_FORBIDDEN}]"
+SINGLE_LINE_PATTERN = f"^[{_WS}]*{_VISIBLE}(?:[^{_FORBIDDEN}{_BREAKS}]*{_VISIBLE})?[{_WS}]*$"
+MULTI_LINE_PATTERN = f"^[{_WS}]*{_VISIBLE}(?:[^{_FORBIDDEN}]*{_VISIBLE})?[{_WS}]*$"
+_EMAIL_PART = f"[^@{_WS}{_FORBIDDEN}]+"
+EMAIL_PATTERN = f"^{_EMAIL_PART}@{_EMAIL_PART}\\.{_EMAIL_PART}$"
+_PHONE = "[0-9+().\\-/xX#*]"
+_PHONE_OUTER = "[\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+_PHONE_INNER = "[0-9+().\\-/xX#*\\u0020\\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000]"
+PHONE_PATTERN = f"^{_PHONE_OUTER}*{_PHONE}(?:{_PHONE_INNER}*{_PHONE})?{_PHONE_OUTER}*$"
+
+
+@dataclass(frozen=True)
+class _DocumentedPattern:
+    pattern: str
+
+    def __get_pydantic_json_schema__(self, core: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core)
+        schema["pattern"] = self.pattern
+        return schema
+
+
+DisplayName = Annotated[common.DisplayName, _DocumentedPattern(SINGLE_LINE_PATTERN)]
+ShortText = Annotated[common.ShortText, _DocumentedPattern(SINGLE_LINE_PATTERN)]
+LineText = Annotated[common.LineText, _DocumentedPattern(SINGLE_LINE_PATTERN)]
+PostalCode = Annotated[common.PostalCode, _DocumentedPattern(SINGLE_LINE_PATTERN)]
+CountryName = Annotated[common.CountryName, _DocumentedPattern(SINGLE_LINE_PATTERN)]
+Reason = Annotated[common.Reason, _DocumentedPattern(SINGLE_LINE_PATTERN)]
+Notes = Annotated[common.Notes, _DocumentedPattern(MULTI_LINE_PATTERN)]
+Email = Annotated[common.Email, _DocumentedPattern(EMAIL_PATTERN)]
+Phone = Annotated[common.Phone, _DocumentedPattern(PHONE_PATTERN)]
 
 Money = Annotated[str, Field(pattern=r"^-?\d+\.\d{2}$", description="Decimal amount as a string, e.g. '120.50'")]
 
 
+def _json_integer(value: object) -> object:
+    """JSON Schema's integer: a whole number, `3.0` included; never a string or a boolean."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+
+
 class _Inbound(BaseModel):
+    """Inbound JSON: unknown fields are refused, and numbers and booleans are not coerced from other JSON types
+    (`"1"`, `1.0`, `0` or `"true"` are refused where the document says integer or boolean)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
@@ -69,7 +131,7 @@ class CustomerCreateRequest(_CustomerFields):
 class CustomerUpdateRequest(_CustomerFields):
     """PATCH: fields present are changed; `null` clears an optional field. `version` is required."""
 
-    version: int = Field(ge=1, description="The version you read; a stale version is refused with 409")
+    version: JsonInt = Field(ge=1, description="The version you read; a stale version is refused with 409")
 
     def changes(self) -> dict[str, object]:
         """Only the fields the client actually sent (explicit nulls included)."""
@@ -77,12 +139,12 @@ class CustomerUpdateRequest(_CustomerFields):
 
 
 class HealthOverrideRequest(_Inbound):
-    score: int = Field(ge=0, le=100)
+    score: JsonInt = Field(ge=0, le=100)
     reason: Reason
 
 
 class ArchiveRequest(_Inbound):
-    version: int | None = Field(default=None, ge=1)
+    version: JsonInt | None = Field(default=None, ge=1)
 
 
 class AddressOut(BaseModel):
@@ -200,9 +262,27 @@ class SettingsResponse(BaseModel):
     updated_at: datetime | None
 
 
+_Setting = Annotated[StrictBool | None, WithJsonSchema({"type": "boolean"})]
+"""A setting may be left out of a PATCH, but when sent it is true or false (the document says so too)."""
+
+
 class SettingsPatchRequest(_Inbound):
-    import_inactive_customers: bool | None = None
-    allow_customer_edits: bool | None = None
+    import_inactive_customers: _Setting = None
+    allow_customer_edits: _Setting = None
+
+    @field_validator("import_inactive_customers", "allow_customer_edits", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("must be true or false, not null")
+        return value
+
+
+class ConnectableSystem(StrEnum):
+    """The systems `POST /connection/{system}/authorize` accepts (AccountingSystem also names others)."""
+
+    QUICKBOOKS_ONLINE = AccountingSystem.QUICKBOOKS_ONLINE.value
+    XERO = AccountingSystem.XERO.value
 
 
 class FieldProblem(BaseModel):
@@ -286,7 +366,7 @@ class ConnectedResponse(BaseModel):
 
 class LinkRequest(_Inbound):
     external_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-    reactivate: bool = False
+    reactivate: StrictBool = False
 
 
 class SyncCountsOut(BaseModel):

@@ -221,6 +221,8 @@ class SyncEngine:
 
     def _add_doc_touched(self, scope: _RunScope, customers: list[RemoteCustomer], touched: list[str]) -> None:
         """A changed document changes its customer's balance: re-read customers the batch did not carry."""
+        if not touched:
+            return
         present = {c.id for c in customers}
         index = self._index(scope)
         for external_id in touched:
@@ -243,9 +245,11 @@ class SyncEngine:
     def _apply_customers(
         self, scope: _RunScope, remotes: Iterable[RemoteCustomer], totals: Callable[[str], Aggregate]
     ) -> None:
+        unique = {remote.id: remote for remote in remotes}
+        if not unique:
+            return
         index = self._index(scope)
         counts = scope.counts("customers")
-        unique = {remote.id: remote for remote in remotes}
         new: list[Customer] = []
         for remote in unique.values():
             entry = index.get(remote.id)

@@ -47,11 +47,13 @@ class SyncService:
             run = SyncRun(
                 tenant_id=tenant_id, id=time_ordered_id("run", now), trigger=trigger, created_at=now, updated_at=now
             )
+            self.store.put_run(run)  # before the pointer, so whoever sees the pointer finds the run
             if not self.store.claim_active(
                 tenant_id, ActiveRun(run_id=run.id, since=now), active.run_id if active else None
             ):
-                continue  # another request won the race: coalesce into its run
-            self.store.put_run(run)
+                run.status, run.finished_at = "skipped", now  # another request won the race: join its run
+                self.store.put_run(run)
+                continue
             self.queue.send([SyncMessage(tenant_id=tenant_id, run_id=run.id, trigger=trigger)])
             logger.info("sync run queued", tenant_id=tenant_id, run_id=run.id, trigger=trigger)
             return run

@@ -86,6 +86,7 @@ class SyncWorker:
         state = self.store.get_state(tenant)
         if state.paused_until is not None and state.paused_until > now:
             # Early delivery during a day-limit pause: no provider call; bridge the wait with another delay.
+            self.store.claim_active(tenant, ActiveRun(run_id=run.id, since=now), run.id)  # still alive: coalesce
             self._continue(message, state.paused_until - now)
             return "waiting"
         connection = self.accounts.get_connection(tenant)

@@ -13,7 +13,7 @@ from arsync.api import deps
 from arsync.api.auth import Caller, current_caller
 from arsync.api.resolver import PUBLIC
 from arsync.api.responses import documented
-from arsync.models.api import AuthorizeResponse, ConnectedResponse, ConnectionResponse
+from arsync.models.api import AuthorizeResponse, ConnectableSystem, ConnectedResponse, ConnectionResponse
 from arsync.models.common import AccountingSystem
 from arsync.models.mapping import connection_response
 from arsync.observability import logger, metrics
@@ -37,11 +37,13 @@ def get_connection(caller: CallerDep, service: ServiceDep) -> ConnectionResponse
     "/connection/<system>/authorize",
     summary="Start connecting: the provider's consent URL and a signed single-use state",
     tags=["connection"],
-    responses=documented(200, AuthorizeResponse, 400),
+    responses=documented(200, AuthorizeResponse, 400, 404),
 )
-def authorize(system: Annotated[AccountingSystem, Path()], caller: CallerDep, service: ServiceDep) -> AuthorizeResponse:
+def authorize(
+    system: Annotated[ConnectableSystem, Path()], caller: CallerDep, service: ServiceDep
+) -> AuthorizeResponse:
     logger.append_keys(tenant_id=caller.tenant_id)
-    start = service.authorize(caller.tenant_id, system)
+    start = service.authorize(caller.tenant_id, AccountingSystem(system.value))
     return AuthorizeResponse(
         authorization_url=start.authorization_url,
         state=start.state,
