@@ -19,6 +19,7 @@ import requests
 from local import gateway
 from local.aws import LocalResources, MotoServer, apply_environment, provision
 from local.emulators import quickbooks, xero
+from local.scheduler import Scheduler
 
 QBO_CLIENT = ("qbo-emulator-client", "qbo-emulator-secret")
 XERO_CLIENT = ("arsync-local", "arsync-local-secret")
@@ -45,6 +46,9 @@ class LocalStack:
     moto_in_process: bool = True
     extra_environment: dict[str, str] = field(default_factory=dict)
     seed_customers: int = 200
+    run_event_sources: bool = False
+    """Background schedules and queue polling (make serve); tests and the demo drive `scheduler` directly."""
+    scheduler: Scheduler | None = None
     moto: MotoServer | None = None
     resources: LocalResources | None = None
     api: gateway.RunningGateway | None = None
@@ -72,6 +76,10 @@ class LocalStack:
         apply_environment(self.resources, {**self.provider_environment(), **self.extra_environment})
         reset_function_caches()
         self._seed_sandboxes()
+        self.scheduler = Scheduler(self.resources, failed_visibility_seconds=5)
+        if self.run_event_sources:
+            self.scheduler.start()
+            self._stoppers.append(self.scheduler.stop)
         return self
 
     def provider_environment(self) -> dict[str, str]:
@@ -144,7 +152,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=3000, help="local API gateway port (default 3000)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    stack = LocalStack(gateway_port=args.port, moto_in_process=False).start()
+    stack = LocalStack(gateway_port=args.port, moto_in_process=False, run_event_sources=True).start()
     stopped = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

@@ -71,7 +71,11 @@ def balance_check_service(settings: Settings) -> BalanceCheckService:
 
 
 def settings_service(settings: Settings) -> SettingsService:
-    return SettingsService(accounts=DynamoAccountRepository(settings.TABLE_NAME))
+    syncs = sync_service(settings)
+    return SettingsService(
+        accounts=DynamoAccountRepository(settings.TABLE_NAME),
+        on_scope_widened=lambda tenant_id: syncs.request_full_sync(tenant_id, "manual"),
+    )
 
 
 def connection_service(settings: Settings, connectors: ConnectorProvider) -> ConnectionService:

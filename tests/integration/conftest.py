@@ -15,7 +15,7 @@ from local.stack import LocalStack
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
-    with LocalStack(gateway_port=0) as running:
+    with LocalStack(gateway_port=0, seed_customers=60) as running:
         yield running
 
 

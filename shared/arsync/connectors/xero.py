@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import jwt
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from arsync.connectors.adapter import OAuthHttpAdapter
@@ -341,6 +342,16 @@ def _is_ar_payment(raw: dict[str, Any]) -> bool:
 _CHANGE_ENDPOINTS: tuple[str, ...] = ("Contacts", "Invoices", "Payments", "CreditNotes", "Overpayments", "Prepayments")
 
 
+def _authentication_event_id(access_token: str) -> str | None:
+    """Read (not verify: the token came straight from Xero's token endpoint) the consent event id."""
+    try:
+        claims = jwt.decode(access_token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    value = claims.get("authentication_event_id")
+    return str(value) if value else None
+
+
 class XeroConnector(OAuthHttpAdapter):
     """Xero adapter on the shared OAuth/HTTP base."""
 
@@ -392,12 +403,17 @@ class XeroConnector(OAuthHttpAdapter):
         )
 
     def _pick_tenant(self, access_token: str, wanted: str | None) -> str:
-        """The organisation this authorisation connected: the requested one, else the first ORGANISATION."""
+        """The organisation this authorisation connected: the requested one, else the one whose `authEventId`
+        matches the token's `authentication_event_id` (Xero's way to tell this consent from earlier ones,
+        since `/connections` lists every organisation the user ever connected), else the first."""
         response = self.http.request(
             "GET", self.config.connections_url, headers={"Authorization": f"Bearer {access_token}"}, bearer=False
         )
         connections = read_json(SYSTEM, response) or []
         tenants = [c for c in connections if str(c.get("tenantType", "ORGANISATION")).upper() == "ORGANISATION"]
+        event_id = _authentication_event_id(access_token)
+        if wanted is None and event_id:
+            tenants.sort(key=lambda c: c.get("authEventId") != event_id)
         for conn in tenants:
             if wanted is None or conn.get("tenantId") == wanted:
                 return str(conn["tenantId"])

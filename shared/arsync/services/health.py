@@ -135,17 +135,30 @@ class HealthService:
         raise VersionConflict(customer_id, current.version, None)
 
     def score_account(self, tenant_id: str, customer_ids: set[str] | None = None) -> ScoringResult:
-        """Score every customer of the account (nightly), or just `customer_ids` (after a sync)."""
+        """Score every customer of the account (nightly, after a sync), or just `customer_ids`.
+
+        Only changed scores are written, in batches; a customer edited meanwhile is re-read and re-merged,
+        and an override set while we scored is kept (B11)."""
         docs = self.documents.by_customer(tenant_id)
-        scored = changed = 0
         now = self.clock()
+        scored = 0
+        pending: list[tuple[Customer, int]] = []
         for customer in self._customers(tenant_id):
             if customer_ids is not None and customer.id not in customer_ids:
                 continue
             history = docs.get(customer.external.id, []) if customer.external else []
             assessment = assess_customer(invoice_facts(history), profile_of(customer), computed_at=now)
             scored += 1
-            if self._save_health(customer, health_from(assessment, customer.health.override)):
+            health = health_from(assessment, customer.health.override)
+            if _model_part(customer.health) != _model_part(health):
+                pending.append(
+                    (customer.model_copy(update={"health": health, "version": customer.version + 1}), customer.version)
+                )
+        lost = self.customers.save_many(pending)
+        changed = len(pending) - len(lost)
+        for customer in lost:
+            fresh = self.customers.get(tenant_id, customer.id)
+            if self._save_health(fresh, customer.health):
                 changed += 1
         return ScoringResult(scored=scored, changed=changed)
 

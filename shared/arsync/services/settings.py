@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from arsync.clock import Clock, utc_now
@@ -16,6 +17,8 @@ from arsync.system_names import system_label
 @dataclass
 class SettingsService:
     accounts: AccountRepository
+    on_scope_widened: Callable[[str], object] | None = None
+    """Called when inactive customers come into scope (B3): they need a full read, not just changes."""
     clock: Clock = utc_now
 
     def get(self, tenant_id: str) -> AccountSettings:
@@ -36,4 +39,7 @@ class SettingsService:
                 )
         updated = current.model_copy(update={**changes, "updated_at": self.clock(), "version": current.version + 1})
         self.accounts.save_settings(tenant_id, updated, expected_version=current.version)
+        widened = updated.import_inactive_customers and not current.import_inactive_customers
+        if widened and self.on_scope_widened is not None and self.accounts.get_connection(tenant_id) is not None:
+            self.on_scope_widened(tenant_id)
         return updated

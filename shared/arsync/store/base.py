@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from arsync.errors import VersionConflict
 from arsync.models.account import AccountSettings, Connection
 from arsync.models.common import ArchivedFilter, HealthBand, SyncState
 from arsync.models.customer import Customer
@@ -41,6 +42,19 @@ class CustomerRepository(ABC):
         """Replace the customer if the stored version is `expected_version`, else raise VersionConflict.
 
         `customer.version` must already be `expected_version + 1`."""
+
+    def save_many(self, changes: list[tuple[Customer, int]]) -> list[Customer]:
+        """Save many (customer, expected_version) pairs; returns those that lost a version race (not saved).
+
+        One conditional write each: TransactWriteItems would save round trips but costs twice the write
+        capacity and all-or-nothing semantics we do not need (one lost race must not undo the others)."""
+        lost = []
+        for customer, expected in changes:
+            try:
+                self.save(customer, expected)
+            except VersionConflict:
+                lost.append(customer)
+        return lost
 
     @abstractmethod
     def list(self, tenant_id: str, query: CustomerQuery) -> CustomerPage:

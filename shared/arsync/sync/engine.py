@@ -76,7 +76,7 @@ class SyncEngine:
         state = self.store.get_state(tenant)
         checkpoint = state.checkpoint if state.checkpoint and state.checkpoint.run_id == run.id else None
         if checkpoint is None:
-            if state.bookmark is None:
+            if state.bookmark is None or state.full_requested_at is not None:
                 checkpoint = Checkpoint(run_id=run.id, mode="full", phase=FULL_PHASES[0])
             else:
                 checkpoint = Checkpoint(
@@ -107,8 +107,19 @@ class SyncEngine:
             self.store.put_run(run)
             checkpoint = next_checkpoint
         bookmark = run.started_at or scope.now
+        full_request = scope.state.full_requested_at
+        if checkpoint.mode == "full" and full_request is not None and full_request <= bookmark:
+            full_request = None  # this run read everything after the request was made
         self.store.save_state(
-            tenant, scope.state.model_copy(update={"bookmark": bookmark, "checkpoint": None, "paused_until": None})
+            tenant,
+            scope.state.model_copy(
+                update={
+                    "bookmark": bookmark,
+                    "checkpoint": None,
+                    "paused_until": None,
+                    "full_requested_at": full_request,
+                }
+            ),
         )
         return "completed"
 

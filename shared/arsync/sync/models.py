@@ -88,6 +88,8 @@ class SyncState(BaseModel):
     bookmark: datetime | None = None
     checkpoint: Checkpoint | None = None
     paused_until: datetime | None = None
+    full_requested_at: datetime | None = None
+    """Set when the import scope widens (B3): the next run reads everything, not just changes."""
     version: int = 0
 
 

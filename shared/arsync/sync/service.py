@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from arsync.clock import Clock, time_ordered_id, utc_now
-from arsync.errors import SyncRunNotFound
+from arsync.errors import SyncRunNotFound, VersionConflict
 from arsync.observability import logger
 from arsync.store.sync_store import DispatchTarget, SyncStore
 from arsync.sync.models import ActiveRun, SyncMessage, SyncRun, Trigger
@@ -110,6 +110,17 @@ class SyncService:
 
     def _targets(self) -> Iterable[DispatchTarget]:
         return self.store.dispatch_targets()
+
+    def request_full_sync(self, tenant_id: str, trigger: Trigger) -> SyncRun:
+        """A sync that reads everything again (e.g. inactive customers are now in scope, B3)."""
+        for _ in range(3):
+            state = self.store.get_state(tenant_id)
+            try:
+                self.store.save_state(tenant_id, state.model_copy(update={"full_requested_at": self.clock()}))
+                break
+            except VersionConflict:
+                continue
+        return self.request_sync(tenant_id, trigger)
 
     def list_runs(self, tenant_id: str, limit: int = 20, cursor: str | None = None) -> tuple[list[SyncRun], str | None]:
         """Newest first, with an opaque cursor for the next page."""

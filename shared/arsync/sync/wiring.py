@@ -32,7 +32,10 @@ def sync_worker(
         from arsync.services.connection import record_needs_reauth
 
         on_needs_reauth = partial(record_needs_reauth, accounts)
+    from arsync import wiring as app_wiring
+
     return SyncWorker(
+        on_changed=app_wiring.health_service(settings).score_account,
         store=DynamoSyncStore(settings.TABLE_NAME),
         accounts=accounts,
         queue=SqsSyncQueue(settings.SYNC_QUEUE_URL),

@@ -63,6 +63,8 @@ class SyncWorker:
     connectors: ConnectorProvider
     on_needs_reauth: NeedsReauthCallback
     engine: SyncEngine | None = None
+    on_changed: Callable[[str], object] | None = None
+    """Called after a run that changed anything (the health scores of the account are refreshed)."""
     clock: Clock = utc_now
     lease_seconds: int = 900
     time_margin_ms: int = DEFAULT_TIME_MARGIN_MS
@@ -132,6 +134,12 @@ class SyncWorker:
             return "yielded"
         self._finish(run, "succeeded", self.clock())
         self._touch_connection(tenant, run)
+        total = run.total
+        if self.on_changed is not None and total.created + total.updated + total.deactivated > 0:
+            try:
+                self.on_changed(tenant)
+            except Exception:  # the sync succeeded; scores are refreshed again tonight
+                logger.exception("re-scoring after sync failed", tenant_id=tenant, run_id=run.id)
         return "completed"
 
     def _provider_error(self, message: SyncMessage, run: SyncRun, error: AccountingError) -> WorkerOutcome:

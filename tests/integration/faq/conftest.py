@@ -15,12 +15,22 @@ SYSTEMS = ["quickbooks_online", "xero"]
 
 
 class ConnectedApi(Api):
-    def __init__(self, stack: LocalStack, system: str) -> None:
+    """A tenant connected by OAuth to a company of its own in the emulator (seeded like the sandbox),
+    so tests neither share provider data nor one company's rate limits."""
+
+    def __init__(self, stack: LocalStack, system: str, customers: int = 40) -> None:
         super().__init__(stack.api_url, f"t-{system[:4]}-{uuid.uuid4().hex[:10]}")
         self.stack = stack
         self.system = system
         self.emulator = stack.emulator(system)
-        self.company_id = stack.sandbox[system]
+        created = requests.post(f"{self.emulator.base_url}/_admin/companies", json={"name": self.tenant_id}, timeout=30)
+        created.raise_for_status()
+        self.company_id = str(created.json()["company_id"])
+        requests.post(
+            f"{self.emulator.base_url}/_admin/companies/{self.company_id}/seed",
+            json={"customers": customers, "seed": 11, "clash_name": "Acme Supplies"},
+            timeout=60,
+        ).raise_for_status()
 
     def connect(self) -> dict[str, Any]:
         start = self.post(f"/connection/{self.system}/authorize")

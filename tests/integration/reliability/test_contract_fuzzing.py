@@ -62,7 +62,7 @@ def _is_public(case: Any) -> bool:
 
 
 def _excluded_checks(case: Any) -> list[Any]:
-    excluded = []
+    excluded: list[Any] = []
     if OPAQUE_SERVER_VALUES & set(case.query or {}):
         excluded.append(positive_data_acceptance)
     if _is_public(case):
