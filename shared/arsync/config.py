@@ -40,6 +40,11 @@ class Settings(BaseModel):
     IDEMPOTENCY_TTL_SECONDS: int = Field(default=86_400, ge=60)
     SYNC_LEASE_SECONDS: int = Field(default=900, ge=30)
     CONNECTOR_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
+    # Client-side limits per connection, below the providers' (QBO 500/min, 10 concurrent; Xero 60/min, 5).
+    QBO_RATE_LIMIT_PER_MINUTE: int = Field(default=450, gt=0)
+    QBO_RATE_LIMIT_CONCURRENT: int = Field(default=8, gt=0)
+    XERO_RATE_LIMIT_PER_MINUTE: int = Field(default=55, gt=0)
+    XERO_RATE_LIMIT_CONCURRENT: int = Field(default=4, gt=0)
 
 
 @lru_cache(maxsize=1)

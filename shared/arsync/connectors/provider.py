@@ -13,7 +13,7 @@ import requests
 from arsync.config import Settings
 from arsync.connectors.adapter import OAuthHttpAdapter
 from arsync.connectors.base import AccountingConnector
-from arsync.connectors.http import RateLimiterRegistry, Timeouts
+from arsync.connectors.http import RateLimiterRegistry, RateLimits, Timeouts
 from arsync.connectors.quickbooks import QuickBooksConfig, QuickBooksOnlineConnector
 from arsync.connectors.tokens import TokenManager, TokenStore
 from arsync.connectors.xero import XeroConfig, XeroConnector
@@ -57,6 +57,7 @@ class ConnectorProvider:
                     api_url=s.QBO_API_URL,
                     company_id=company_id,
                     timeouts=self._timeouts(),
+                    limits=RateLimits(per_minute=s.QBO_RATE_LIMIT_PER_MINUTE, concurrent=s.QBO_RATE_LIMIT_CONCURRENT),
                 ),
                 session=self._session(system),
                 limiters=self.limiters,
@@ -73,6 +74,7 @@ class ConnectorProvider:
                     api_url=s.XERO_API_URL,
                     company_id=company_id,
                     timeouts=self._timeouts(),
+                    limits=RateLimits(per_minute=s.XERO_RATE_LIMIT_PER_MINUTE, concurrent=s.XERO_RATE_LIMIT_CONCURRENT),
                 ),
                 session=self._session(system),
                 limiters=self.limiters,

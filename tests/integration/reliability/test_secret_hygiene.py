@@ -30,6 +30,7 @@ from arsync.observability import logger as app_logger
 from arsync.services.webhooks import signature
 from local.stack import QBO_CLIENT, QBO_WEBHOOK_VERIFIER, XERO_CLIENT, XERO_WEBHOOK_KEY, LocalStack
 from tests.integration.faq.conftest import ConnectedApi
+from tests.integration.reliability.conftest import ours
 from tests.integration.reliability.test_webhooks_http import HEADERS, KEYS, Queue, notification
 
 pytestmark = pytest.mark.integration
@@ -115,6 +116,7 @@ def _fault(api: ConnectedApi, rule: dict[str, Any] | None) -> None:
 
 def _run_flow(stack: LocalStack, evidence: Evidence, system: str) -> ConnectedApi:
     api = ConnectedApi(stack, system)
+    ours(api.tenant_id)
     evidence.secrets[str(api.session.headers["Authorization"]).removeprefix("Bearer ")] = "app bearer token"
     keep, harvest = evidence.keep, evidence.harvest
 

@@ -25,6 +25,7 @@ from local.stack import LocalStack
 from local.template import ApiRoute, api_routes
 from tests.integration.conftest import Api
 from tests.integration.faq.conftest import ConnectedApi
+from tests.integration.reliability.conftest import ours
 
 pytestmark = pytest.mark.integration
 
@@ -70,6 +71,7 @@ class TenantB:
 @pytest.fixture(scope="module")
 def tenant_b(stack: LocalStack) -> Iterator[TenantB]:
     b = ConnectedApi(stack, "quickbooks_online")
+    ours(b.tenant_id)
     b.connect()
     secret_name = f"Tenant B Secret {uuid.uuid4().hex[:6]}"
     created = b.create_customer(secret_name, email="b-only@tenant-b.example", notes="B private notes")

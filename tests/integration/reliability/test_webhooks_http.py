@@ -21,6 +21,7 @@ import requests
 from arsync.services.webhooks import signature
 from local.stack import QBO_WEBHOOK_VERIFIER, XERO_WEBHOOK_KEY, LocalStack
 from tests.integration.faq.conftest import ConnectedApi
+from tests.integration.reliability.conftest import ours
 from tests.integration.reliability.figures import record, summary_ms
 
 pytestmark = pytest.mark.integration
@@ -107,6 +108,7 @@ class Queue:
 @pytest.fixture(params=["quickbooks_online", "xero"])
 def connected(request: pytest.FixtureRequest, stack: LocalStack) -> Iterator[ConnectedApi]:
     api = ConnectedApi(stack, request.param)
+    ours(api.tenant_id)
     api.connect()
     yield api
 
