@@ -350,7 +350,14 @@ class ProviderHttp:
             if status == 401 and bearer and not refreshed and self.credentials is not None:
                 # One forced refresh, then one retry; a second 401 is authentication_failed.
                 refreshed = True
-                self.credentials.force_refresh(token)
+                try:
+                    self.credentials.force_refresh(token)
+                except AccountingError as refresh_error:
+                    if refresh_error.needs_reauth:
+                        # The user's action was refused with this 401: report the provider's own words for it
+                        # (the FAQ's "Authentication Failed, status code 401"), the dead grant as its cause.
+                        raise self._parse(response) from refresh_error
+                    raise
                 attempt -= 1  # the auth retry does not spend a retry attempt
                 continue
 

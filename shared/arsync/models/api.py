@@ -144,7 +144,7 @@ class HealthOverrideRequest(_Inbound):
 
 
 class ArchiveRequest(_Inbound):
-    version: JsonInt | None = Field(default=None, ge=1)
+    version: Annotated[int, Field(ge=1), BeforeValidator(_json_integer)] | None = None
 
 
 class AddressOut(BaseModel):

@@ -114,7 +114,11 @@ def test_authentication_failure_says_reconnect_and_stops_calls(connected: Connec
     assert problem["code"] == "authentication_failed"
     resolution = problem["resolution"].lower()
     assert "disconnect" in resolution and ("connect it again" in resolution or "re-connect" in resolution)
-    assert problem["accounting_error"]["message"]
+    # the provider's own 401, verbatim (QBO: the lower-case `fault` body of the FAQ's "status code 401")
+    assert problem["accounting_error"]["http_status"] == 401
+    if connected.system == "quickbooks_online":
+        assert "AuthenticationFailed" in problem["accounting_error"]["message"]
+        assert "statusCode=401" in problem["accounting_error"]["message"]
     assert connected.get("/connection").json()["status"] == "needs_reauth"
     # Further pushes fail fast with the same advice, without calling the provider
     calls = connected.admin("GET", "/requests").json()["total"]
