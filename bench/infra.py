@@ -131,7 +131,12 @@ class Account:
     company_id: str
     connector: AccountingConnector
     session: requests.Session
-    access_token: str
+    tokens: TokenManager
+
+    @property
+    def access_token(self) -> str:
+        """The current token (the connector may have refreshed it)."""
+        return self.tokens.access_token()
 
 
 def _make_connector(system: str, base_url: str, company_id: str | None, session: requests.Session) -> Any:
@@ -183,14 +188,16 @@ def connect_account(system: str, base_url: str, customers: int, invoices_per_cus
     connector = _make_connector(system, base_url, company_id, session)
     store = InMemoryTokenStore()
     store.save(f"bench#{system}", tokens, expected_version=None)
-    connector.credentials = TokenManager(store, connector, f"bench#{system}", poll_interval_seconds=0.01)
+    manager = TokenManager(store, connector, f"bench#{system}", poll_interval_seconds=0.01)
+    connector.credentials = manager
     admin.call("DELETE", "requests")
-    return Account(system, admin, base_url, company_id, connector, session, tokens.access_token)
+    return Account(system, admin, base_url, company_id, connector, session, manager)
 
 
 @dataclass
 class CallCounter:
-    """Counts boto3 API calls by operation (botocore `before-call` hook) and the items each write carries."""
+    """Counts boto3 API calls by operation (botocore `before-parameter-build` hook: once per API call, before
+    retries) and the items each write carries."""
 
     calls: Counter[str] = field(default_factory=Counter)
     items_written: int = 0
@@ -200,7 +207,7 @@ class CallCounter:
 
     def attach(self, client: Any) -> Any:
         service = client.meta.service_model.service_name
-        client.meta.events.register(f"before-call.{service}.*", self._before_call)
+        client.meta.events.register(f"before-parameter-build.{service}.*", self._before_call)
         return client
 
     def _before_call(self, model: Any, params: dict[str, Any], **_: Any) -> None:

@@ -16,7 +16,10 @@ pytestmark = pytest.mark.integration
 
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/customers/{customer_id}"): {"version": 1, "notes": "cross-tenant write"},
+    ("POST", "/customers/{customer_id}/link"): {"external_id": "1", "reactivate": True},
+    ("PUT", "/customers/{customer_id}/health"): {"score": 5, "reason": "cross-tenant override"},
 }
+"""A valid body for routes that take one, so the only thing wrong is whose customer it is."""
 
 
 def customer_routes() -> list[tuple[str, str]]:

@@ -30,6 +30,7 @@ from arsync.sync.models import FULL_PHASES, Checkpoint, Counts, SyncRun, SyncSta
 Outcome = Literal["completed", "yielded"]
 DEFAULT_OVERLAP = timedelta(minutes=5)
 MAX_MERGE_ATTEMPTS = 5
+PROGRESS_INTERVAL = timedelta(seconds=10)  # how often a long run's counts are written to its run record
 _ENTITY: dict[str, str] = {"invoice": "invoices", "payment": "payments", "credit": "credits"}
 _KEEP_LOCAL_CONTACT = (CustomerSyncState.PENDING, CustomerSyncState.FAILED)
 
@@ -51,6 +52,11 @@ class _RunScope:
 
     def counts(self, entity: str) -> Counts:
         return self.run.counts.setdefault(entity, Counts())
+
+
+def _written(run: SyncRun) -> int:
+    """Items this run has written so far (created, updated or deactivated, over every entity)."""
+    return sum(c.created + c.updated + c.deactivated for c in run.counts.values())
 
 
 class SyncEngine:
@@ -94,18 +100,31 @@ class SyncEngine:
             aggregates=Aggregates() if fresh_full else None,
             state=state,
         )
+        unsaved = False  # the checkpoint advanced past pages that wrote nothing, and is not stored yet
+        last_progress = scope.now
         while True:
             if should_stop():
+                if unsaved:
+                    marked = scope.state.model_copy(update={"checkpoint": checkpoint})
+                    scope.state = self.store.save_state(tenant, marked)
                 logger.info("sync run yielding", run_id=run.id, phase=checkpoint.phase)
                 return "yielded"
             scope.now = self.clock()
+            written = _written(run)
             next_checkpoint = self._step(scope, checkpoint)
             if next_checkpoint is None:
                 break
-            scope.state = self.store.save_state(tenant, scope.state.model_copy(update={"checkpoint": next_checkpoint}))
-            run.updated_at = scope.now
-            self.store.put_run(run)
             checkpoint = next_checkpoint
+            if _written(run) == written:
+                # Nothing applied: resuming from the previous checkpoint re-reads only pages with nothing to
+                # write, so this checkpoint need not be stored (a no-change sync writes only its bookmark).
+                unsaved = True
+                continue
+            scope.state = self.store.save_state(tenant, scope.state.model_copy(update={"checkpoint": checkpoint}))
+            unsaved = False
+            if scope.now - last_progress >= PROGRESS_INTERVAL:
+                run.updated_at = last_progress = scope.now  # progress for GET /sync/runs; the worker writes the end
+                self.store.put_run(run)
         bookmark = run.started_at or scope.now
         full_request = scope.state.full_requested_at
         if checkpoint.mode == "full" and full_request is not None and full_request <= bookmark:

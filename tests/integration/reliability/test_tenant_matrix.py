@@ -8,6 +8,7 @@ authorised route refuses forged tokens. A new route whose path parameter has no 
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -104,8 +105,6 @@ def test_public_routes_are_exactly_the_documented_ones() -> None:
 
 def test_openapi_document_lists_every_route_with_its_real_security() -> None:
     document = build_docs_resolver().get_openapi_json_schema(**schema_options())
-    import json
-
     paths = json.loads(document)["paths"]
     documented = {(m.upper(), p) for p, ops in paths.items() for m in ops}
     deployed = {(r.method, r.path) for r in api_routes()} - {("GET", "/openapi.json"), ("GET", "/docs")}
