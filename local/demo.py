@@ -35,15 +35,15 @@ class Tour:
 
     def say(self, title: str) -> None:
         Tour.steps += 1
-        print(f"\n{Tour.steps}. {title}")  # noqa: T201
+        print(f"\n{Tour.steps}. {title}")
 
     @staticmethod
     def show(text: str) -> None:
-        print(textwrap.indent(textwrap.fill(text, 110, subsequent_indent="  "), "   "))  # noqa: T201
+        print(textwrap.indent(textwrap.fill(text, 110, subsequent_indent="  "), "   "))
 
     def call(self, method: str, path: str, expect: int, **kwargs: Any) -> Any:
         response = self.session.request(method, self.base_url + path, timeout=120, **kwargs)
-        print(f"   {method} {path} -> {response.status_code}")  # noqa: T201
+        print(f"   {method} {path} -> {response.status_code}")
         if response.status_code != expect:
             raise DemoFailure(f"expected {expect}, got {response.status_code}: {response.text[:500]}")
         return response.json() if response.content else None
@@ -51,9 +51,9 @@ class Tour:
     def problem(self, body: dict[str, Any]) -> None:
         error = body.get("accounting_error") or {}
         if error.get("code") == "prepush":
-            self.show(f"caught before sending it: \"{error['message']}\"")
+            self.show(f'caught before sending it: "{error["message"]}"')
         elif error:
-            self.show(f"{error['system']} said, verbatim: \"{error['message']}\"")
+            self.show(f'{error["system"]} said, verbatim: "{error["message"]}"')
         self.show(f"we explain: {body['detail']}")
         self.show(f"what to do: {body['resolution']}")
 
@@ -105,9 +105,13 @@ def local_only_tour(tour: Tour) -> None:
     tour.show(", ".join(f"{n} ({i})" for n, i in ids.items()) + " - sync state: local_only")
 
     tour.say("Edit Contoso with the version we read (1), then again with that now-stale version")
-    edited = tour.call("PATCH", f"/customers/{ids['Contoso Pharma']}", 200, json={"version": 1, "email": "ap@contoso.example"})
+    edited = tour.call(
+        "PATCH", f"/customers/{ids['Contoso Pharma']}", 200, json={"version": 1, "email": "ap@contoso.example"}
+    )
     tour.show(f"email is now {edited['email']}, version {edited['version']}")
-    stale = tour.call("PATCH", f"/customers/{ids['Contoso Pharma']}", 409, json={"version": 1, "email": "x@contoso.example"})
+    stale = tour.call(
+        "PATCH", f"/customers/{ids['Contoso Pharma']}", 409, json={"version": 1, "email": "x@contoso.example"}
+    )
     tour.show(f"refused: {stale['detail']}")
 
     tour.say("Archive Fabrikam; lists hide archived customers unless asked")
@@ -127,8 +131,10 @@ def quickbooks_tour(tour: Tour) -> None:
     tour.say("Sync now: a full import, paged at the provider's maximum, only changed items written")
     tour.sync()
     imported = tour.customers()
-    tour.show(f"{len(imported)} active customers listed; e.g. {imported[0]['display_name']}: balance "
-              f"{imported[0]['balance']['outstanding']}, Total Due {imported[0]['balance']['total_due']}")
+    tour.show(
+        f"{len(imported)} active customers listed; e.g. {imported[0]['display_name']}: balance "
+        f"{imported[0]['balance']['outstanding']}, Total Due {imported[0]['balance']['total_due']}"
+    )
 
     tour.say("FAQ: 'I am missing a customer' - Acme Supplies is inactive in QuickBooks, so it is not imported")
     tour.check(tour.customers(q="Acme Supplies") == [], "inactive customers are out of scope by default")
@@ -146,8 +152,10 @@ def quickbooks_tour(tour: Tour) -> None:
     tour.show("choices offered: " + ", ".join(c["action"] for c in clash["choices"]))
     reactivate = next(c for c in clash["choices"] if c["action"] == "reactivate")
     linked = tour.call(reactivate["method"], reactivate["path"], 200, json=reactivate["body"])
-    tour.show(f"reactivated and linked: {linked['display_name']} -> QuickBooks id {linked['external']['id']}, "
-              f"sync state {linked['sync']['state']}")
+    tour.show(
+        f"reactivated and linked: {linked['display_name']} -> QuickBooks id {linked['external']['id']}, "
+        f"sync state {linked['sync']['state']}"
+    )
 
     tour.say("FAQ: 'Duplicate Name Exists Error' for an active customer")
     name = imported[1]["display_name"]
@@ -156,15 +164,21 @@ def quickbooks_tour(tour: Tour) -> None:
     tour.show(f"the customer was kept with sync state '{duplicate['customer']['sync']['state']}' and can be renamed")
 
     tour.say("A value too long for QuickBooks Online is caught before the round trip, naming the field")
-    long_zip = tour.call("POST", "/customers", 422, json={"display_name": "Long Zip Co", "billing_address": {"postal_code": "9" * 31}})
+    long_zip = tour.call(
+        "POST", "/customers", 422, json={"display_name": "Long Zip Co", "billing_address": {"postal_code": "9" * 31}}
+    )
     tour.problem(long_zip)
 
     tour.say("FAQ: 'Why can't I edit my customers?' - contact data is read-only while connected")
     target = imported[2]
-    locked = tour.call("PATCH", f"/customers/{target['id']}", 409, json={"version": target["version"], "email": "ap@new.example"})
+    locked = tour.call(
+        "PATCH", f"/customers/{target['id']}", 409, json={"version": target["version"], "email": "ap@new.example"}
+    )
     tour.show(locked["detail"])
     tour.call("PATCH", "/settings", 200, json={"allow_customer_edits": True})
-    edited = tour.call("PATCH", f"/customers/{target['id']}", 200, json={"version": target["version"], "email": "ap@new.example"})
+    edited = tour.call(
+        "PATCH", f"/customers/{target['id']}", 200, json={"version": target["version"], "email": "ap@new.example"}
+    )
     tour.show(f"with allow_customer_edits on, the edit was pushed: sync state {edited['sync']['state']}")
 
     tour.say("FAQ: 'Total Due is higher than the balance' - the balance check explains it item by item")
@@ -182,10 +196,14 @@ def quickbooks_tour(tour: Tour) -> None:
     stale_customer = [c for c in tour.customers() if c["balance"]][3]
     emulator = tour.stack.emulator("quickbooks_online")
     company = tour.stack.sandbox["quickbooks_online"]
-    requests.post(f"{emulator.base_url}/_admin/companies/{company}/invoices", timeout=30,
-                  json={"CustomerRef": {"value": stale_customer["external"]["id"]}, "TotalAmt": "125.00",
-                        "Balance": "125.00"}).raise_for_status()
-    tour.show(f"a new 125.00 invoice was entered in QuickBooks; AR still shows {stale_customer['balance']['outstanding']}")
+    requests.post(
+        f"{emulator.base_url}/_admin/companies/{company}/invoices",
+        timeout=30,
+        json={"CustomerRef": {"value": stale_customer["external"]["id"]}, "TotalAmt": "125.00", "Balance": "125.00"},
+    ).raise_for_status()
+    tour.show(
+        f"a new 125.00 invoice was entered in QuickBooks; AR still shows {stale_customer['balance']['outstanding']}"
+    )
     resynced = tour.call("POST", f"/customers/{stale_customer['id']}/resync", 200)
     tour.show(f"after Re-Sync: {resynced['balance']['outstanding']}")
     expected = Decimal(stale_customer["balance"]["outstanding"]) + Decimal("125.00")
@@ -199,13 +217,21 @@ def quickbooks_tour(tour: Tour) -> None:
         factors = "; ".join(f"{f['label']} ({f['direction']})" for f in health["factors"][:2])
         tour.show(f"{customer['display_name']}: {health['score']} ({health['band']}) - {factors}")
     worst = min(scored, key=lambda c: c["health"]["score"])
-    overridden = tour.call("PUT", f"/customers/{worst['id']}/health", 200,
-                           json={"score": 85, "reason": "Paid in full after a dispute was settled"})
-    tour.show(f"override: shown score {overridden['health']['score']} ({overridden['health']['source']}), "
-              f"model score {overridden['health']['model_score']} kept beside it")
+    overridden = tour.call(
+        "PUT",
+        f"/customers/{worst['id']}/health",
+        200,
+        json={"score": 85, "reason": "Paid in full after a dispute was settled"},
+    )
+    tour.show(
+        f"override: shown score {overridden['health']['score']} ({overridden['health']['source']}), "
+        f"model score {overridden['health']['model_score']} kept beside it"
+    )
 
     tour.say("FAQ: 'Authentication Failed, status code 401' - the connection was revoked in QuickBooks")
-    requests.post(f"{emulator.base_url}/_admin/tokens/revoke", json={"company_id": company}, timeout=30).raise_for_status()
+    requests.post(
+        f"{emulator.base_url}/_admin/tokens/revoke", json={"company_id": company}, timeout=30
+    ).raise_for_status()
     failed = tour.call("POST", "/customers", 409, json={"display_name": "After Revoke Ltd"})
     tour.problem(failed)
     tour.show(f"connection status: {tour.call('GET', '/connection', 200)['status']}")
@@ -228,16 +254,16 @@ def main() -> int:
     logging.basicConfig(level=logging.ERROR)
     quiet = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "ERROR"}
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    print("arsync demo - local stack: moto server, QuickBooks Online and Xero emulators, local API gateway")  # noqa: T201
+    print("arsync demo - local stack: moto server, QuickBooks Online and Xero emulators, local API gateway")
     with LocalStack(gateway_port=0, extra_environment=quiet) as stack:
         try:
             local_only_tour(Tour(stack, "demo-local-only"))
             quickbooks_tour(Tour(stack, "demo-northwind"))
             xero_tour(stack)
         except DemoFailure as failure:
-            print(f"\nDEMO FAILED: {failure}")  # noqa: T201
+            print(f"\nDEMO FAILED: {failure}")
             return 1
-    print("\nDemo finished: every step behaved as described.")  # noqa: T201
+    print("\nDemo finished: every step behaved as described.")
     return 0
 
 
