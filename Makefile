@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # sam build resolves python3.13 from PATH: the project venv provides it.
 SAM_PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help dev lint format typecheck validate build pytest test demo serve events health-model health-report clean
+.PHONY: help dev lint format typecheck validate build pytest test demo serve events health-model health-report bench bench-curve soak clean
 
 help:
 	@echo "make demo       guided tour against the local stack (exits non-zero if anything misbehaves)"
@@ -23,6 +23,7 @@ help:
 	@echo "make serve      local stack on http://127.0.0.1:3000 until Ctrl-C"
 	@echo "make build      sam build (arm64 layer) + check every compiled extension is aarch64"
 	@echo "make validate   sam validate --lint and cfn-lint"
+	@echo "make bench      performance against the limits (bench/results.json, docs/performance.md)"
 	@echo "make health-model / health-report   retrain the health model / rewrite docs/health-model.md"
 
 $(BIN)/.installed: requirements-dev.txt shared/requirements.txt shared/pyproject.toml
@@ -67,6 +68,12 @@ demo: $(BIN)/.installed
 
 serve: $(BIN)/.installed
 	$(BIN)/python -m local.stack --port 3000
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench.run
+
+bench-curve: $(BIN)/.installed
+	$(BIN)/python -m bench.run --curve
 
 health-model: $(BIN)/.installed
 	$(BIN)/python -m tools.health.train

@@ -37,12 +37,20 @@ API_EVENTS: dict[str, dict[str, Any]] = {
     "customers": {"method": "GET", "resource": "/customers", "path": "/customers", "query": {"archived": "all"}},
     "account": {"method": "GET", "resource": "/settings", "path": "/settings"},
     "api_docs": {"method": "GET", "resource": "/openapi.json", "path": "/openapi.json", "authorized": False},
-    "resync": {"method": "POST", "resource": "/customers/{customer_id}/resync",
-               "path": "/customers/cus_0123456789abcdef0123/resync",
-               "path_parameters": {"customer_id": "cus_0123456789abcdef0123"}},
-    "webhooks": {"method": "POST", "resource": "/webhooks/xero", "path": "/webhooks/xero", "authorized": False,
-                 "body": {"events": [], "firstEventSequence": 0, "lastEventSequence": 0, "entropy": "S0m3r4Nd0mt3xt"},
-                 "headers": {"x-xero-signature": "computed-by-the-test"}},
+    "resync": {
+        "method": "POST",
+        "resource": "/customers/{customer_id}/resync",
+        "path": "/customers/cus_0123456789abcdef0123/resync",
+        "path_parameters": {"customer_id": "cus_0123456789abcdef0123"},
+    },
+    "webhooks": {
+        "method": "POST",
+        "resource": "/webhooks/xero",
+        "path": "/webhooks/xero",
+        "authorized": False,
+        "body": {"events": [], "firstEventSequence": 0, "lastEventSequence": 0, "entropy": "S0m3r4Nd0mt3xt"},
+        "headers": {"x-xero-signature": "computed-by-the-test"},
+    },
 }
 SCHEDULED_EVENTS = ("health_scoring",)
 
