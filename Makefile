@@ -59,7 +59,10 @@ build: $(BIN)/.installed $(SAM)
 	$(BIN)/python tools/check_arm64.py .aws-sam/build/SharedLayer
 
 pytest: $(BIN)/.installed
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile -m "not soak"
+
+soak: $(BIN)/.installed
+	$(BIN)/pytest -m soak
 
 test: lint typecheck validate build pytest
 
