@@ -42,13 +42,22 @@ class LocalApiGateway:
         self._timeouts = {spec.logical_id: spec.timeout for spec in functions()}
         self._handlers: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {}
         self._lock = threading.Lock()
+        # One invocation at a time per function, as in one Lambda execution environment: a Powertools
+        # resolver keeps the current request on the module-level app, so it must never see two at once.
+        self._invocation_locks: dict[str, threading.Lock] = {}
 
     def handler_for(self, route: ApiRoute) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         with self._lock:
             if route.module not in self._handlers:
                 module = importlib.import_module(route.module)
                 self._handlers[route.module] = getattr(module, route.handler)
+                self._invocation_locks[route.module] = threading.Lock()
             return self._handlers[route.module]
+
+    def invoke(self, route: ApiRoute, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        handler = self.handler_for(route)
+        with self._invocation_locks[route.module]:
+            return handler(event, context)
 
     def match(self, method: str, path: str) -> tuple[ApiRoute, dict[str, str]] | None:
         for route in self.routes:
@@ -141,7 +150,7 @@ class LocalApiGateway:
         context = LocalLambdaContext(function_name=route.function, timeout_seconds=self._timeouts[route.function])
         started = time.perf_counter()
         try:
-            result = self.handler_for(route)(event, context)
+            result = self.invoke(route, event, context)
         except Exception:
             log.exception("function %s raised", route.function)
             return _json(502, {"message": "Internal server error"})

@@ -232,12 +232,10 @@ def test_no_secret_reaches_logs_responses_queues_or_the_table(
     assert len(evidence.bodies) > 40 and table
     assert _search(app_side, evidence.secrets) == []
 
-    # Third-party libraries at DEBUG (botocore logs Secrets Manager request and response bodies, urllib3 and
-    # Powertools' event handler log URLs with the OAuth `code`). Off unless someone raises the Lambda
-    # application log level to DEBUG; reported, not failed, until the layer pins those loggers.
+    # Third-party libraries at DEBUG would log Secrets Manager bodies and URLs with the OAuth `code`:
+    # arsync.observability pins them to WARNING, so even a DEBUG root logger must not leak anything.
     library = _search(records(app=False), evidence.secrets)
-    if library:
-        pytest.xfail(f"secrets in third-party DEBUG logs: {sorted(set(library))}")
+    assert library == [], f"secrets in third-party logs: {sorted(set(library))}"
 
 
 def test_the_search_finds_a_planted_secret(stack: LocalStack, evidence: Evidence) -> None:
