@@ -107,3 +107,9 @@ def test_openapi_document_describes_every_route(stack: object, api: Api) -> None
     authorised = {(r.method, r.path) for r in api_routes() if r.authorized}
     assert authorised <= documented
     assert api.get("/docs").status_code == 200
+
+
+def test_sync_now_without_a_connection_says_so(api: Api) -> None:
+    response = api.post("/sync")
+    assert response.status_code == 409 and response.json()["code"] == "not_connected"
+    assert api.get("/sync/runs").json()["items"] == []

@@ -42,9 +42,11 @@ def _check_text(value: str, *, multiline: bool) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ValueError("contains an invalid Unicode code point (lone surrogate)") from exc
-    value = unicodedata.normalize("NFC", value).strip()
+    # Checked before stripping: str.strip() also removes some control characters (U+001C-U+001F, U+0085),
+    # which would otherwise vanish silently instead of being refused.
     if _FORBIDDEN.search(value):
         raise ValueError("contains control or bidirectional-override characters")
+    value = unicodedata.normalize("NFC", value).strip()
     if not multiline and _LINE_BREAKS.search(value):
         raise ValueError("must be a single line (no tabs or line breaks)")
     return value

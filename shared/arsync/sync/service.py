@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from arsync.clock import Clock, time_ordered_id, utc_now
-from arsync.errors import SyncRunNotFound, VersionConflict
+from arsync.errors import ConnectionNeedsReauth, NotConnected, SyncRunNotFound, VersionConflict
 from arsync.observability import logger
+from arsync.store.base import AccountRepository
 from arsync.store.sync_store import DispatchTarget, SyncStore
 from arsync.sync.models import ActiveRun, SyncMessage, SyncRun, Trigger
 from arsync.sync.queue import SEND_BATCH_MAX, SyncQueue
+from arsync.system_names import system_label
 
 DEFAULT_STALE_AFTER = timedelta(hours=3)
 DISPATCH_CHUNK = 100  # BatchGetItem maximum
@@ -35,6 +37,16 @@ class SyncService:
     queue: SyncQueue
     clock: Clock = utc_now
     stale_after: timedelta = DEFAULT_STALE_AFTER
+    accounts: AccountRepository | None = None
+
+    def sync_now(self, tenant_id: str) -> SyncRun:
+        """Sync now (B5): only for a working connection, so the user is told why instead of a skipped run."""
+        connection = self.accounts.get_connection(tenant_id) if self.accounts is not None else None
+        if connection is None:
+            raise NotConnected()
+        if connection.status == "needs_reauth":
+            raise ConnectionNeedsReauth(system_label(connection.system))
+        return self.request_sync(tenant_id, "manual")
 
     def request_sync(self, tenant_id: str, trigger: Trigger) -> SyncRun:
         """The account's queued/running run, or a new queued run with exactly one queue message."""

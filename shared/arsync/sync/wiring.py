@@ -14,7 +14,11 @@ from arsync.sync.worker import ConnectorProvider, NeedsReauthCallback, SyncWorke
 
 def sync_service(settings: Settings) -> SyncService:
     """What `POST /sync`, `GET /sync/runs[/{id}]`, webhooks, re-sync and the dispatcher call."""
-    return SyncService(store=DynamoSyncStore(settings.TABLE_NAME), queue=SqsSyncQueue(settings.SYNC_QUEUE_URL))
+    return SyncService(
+        store=DynamoSyncStore(settings.TABLE_NAME),
+        queue=SqsSyncQueue(settings.SYNC_QUEUE_URL),
+        accounts=DynamoAccountRepository(settings.TABLE_NAME),
+    )
 
 
 def sync_worker(

@@ -30,7 +30,7 @@ ServiceDep = Annotated[SyncService, Depends(deps.sync_service)]
 def sync_now(caller: CallerDep, service: ServiceDep) -> Response[SyncRunResponse]:
     logger.append_keys(tenant_id=caller.tenant_id)
     metrics.add_metric(name="SyncNowRequests", unit="Count", value=1)
-    run = service.request_sync(caller.tenant_id, "manual")
+    run = service.sync_now(caller.tenant_id)
     return Response(status_code=202, content_type="application/json", body=sync_run_response(run))
 
 
