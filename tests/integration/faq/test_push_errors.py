@@ -165,3 +165,30 @@ def test_state_and_callback_are_single_use(stack: LocalStack) -> None:
     assert replay.status_code == 400 and replay.json()["code"] == "invalid_oauth_state"
     forged = requests.get(f"{stack.api_url}/connection/callback", params={"code": "x", "state": "forged"}, timeout=30)
     assert forged.status_code == 400
+
+
+def test_edit_override_cannot_be_enabled_for_other_systems(stack: LocalStack) -> None:
+    """Only QuickBooks Online and Xero let AR edit customers; an account on Sage Intacct is refused."""
+    from datetime import UTC, datetime
+
+    from arsync.models.account import Connection
+    from arsync.models.common import AccountingSystem
+    from arsync.store.dynamodb import DynamoAccountRepository
+    from tests.integration.conftest import Api
+
+    api = Api(stack.api_url, f"t-intacct-{uuid.uuid4().hex[:8]}")
+    assert stack.resources is not None
+    DynamoAccountRepository(stack.resources.table_name).save_connection(
+        api.tenant_id,
+        Connection(
+            system=AccountingSystem.SAGE_INTACCT,
+            status="connected",
+            company_id="intacct-co",
+            connected_at=datetime.now(UTC),
+        ),
+        expected_version=0,
+    )
+    refused = api.patch("/settings", json={"allow_customer_edits": True})
+    assert refused.status_code == 422 and refused.json()["code"] == "setting_not_allowed"
+    assert "Sage Intacct" in refused.json()["detail"]
+    assert api.get("/settings").json()["allow_customer_edits"] is False
