@@ -3,7 +3,7 @@ re-scoring, and (re-)scoring whole accounts or the customers a sync changed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -13,10 +13,10 @@ from arsync.connectors.base import RemoteInvoice, RemotePayment
 from arsync.errors import VersionConflict
 from arsync.health import CustomerProfile, InvoiceFact, assess_customer
 from arsync.health.scoring import HealthAssessment, band_for
-from arsync.models.common import ArchivedFilter, HealthBand
+from arsync.models.common import HealthBand
 from arsync.models.customer import Customer, Health, HealthFactor, HealthOverride
 from arsync.models.documents import RemoteDoc
-from arsync.store.base import CustomerQuery, CustomerRepository
+from arsync.store.base import CustomerRepository
 
 
 class AccountDocuments(Protocol):
@@ -143,7 +143,7 @@ class HealthService:
         now = self.clock()
         scored = 0
         pending: list[tuple[Customer, int]] = []
-        for customer in self._customers(tenant_id):
+        for customer in self.customers.iter_all(tenant_id):
             if customer_ids is not None and customer.id not in customer_ids:
                 continue
             history = docs.get(customer.external.id, []) if customer.external else []
@@ -169,15 +169,6 @@ class HealthService:
             result = self.score_account(tenant_id)
             scored, changed = scored + result.scored, changed + result.changed
         return ScoringResult(scored=scored, changed=changed)
-
-    def _customers(self, tenant_id: str) -> Iterator[Customer]:
-        cursor = None
-        while True:
-            page = self.customers.list(tenant_id, CustomerQuery(archived=ArchivedFilter.ALL, limit=100, cursor=cursor))
-            yield from page.items
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
 
     def _save_health(self, customer: Customer, health: Health) -> bool:
         for _ in range(3):

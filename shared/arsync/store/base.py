@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from arsync.errors import VersionConflict
@@ -55,6 +56,16 @@ class CustomerRepository(ABC):
             except VersionConflict:
                 lost.append(customer)
         return lost
+
+    def iter_all(self, tenant_id: str) -> Iterator[Customer]:
+        """Every customer of the tenant, in no particular order (account-wide jobs such as scoring)."""
+        cursor = None
+        while True:
+            page = self.list(tenant_id, CustomerQuery(archived=ArchivedFilter.ALL, limit=100, cursor=cursor))
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
 
     @abstractmethod
     def list(self, tenant_id: str, query: CustomerQuery) -> CustomerPage:
