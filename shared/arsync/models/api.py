@@ -44,12 +44,14 @@ _FORBIDDEN = (
 )
 _BREAKS = "\\u0009\\u000a\\u000d\\u2028\\u2029"
 _VISIBLE = f"[^{_WS}{_FORBIDDEN}]"
-SINGLE_LINE_PATTERN = f"^[{_WS}]*{_VISIBLE}(?:[^{_FORBIDDEN}{_BREAKS}]*{_VISIBLE})?[{_WS}]*$"
-MULTI_LINE_PATTERN = f"^[{_WS}]*{_VISIBLE}(?:[^{_FORBIDDEN}]*{_VISIBLE})?[{_WS}]*$"
+# Outer whitespace that is trimmed; whitespace that is also a control character is refused, not trimmed.
+_OUTER = "\\u0009\\u000a\\u000d\\u0020\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+SINGLE_LINE_PATTERN = f"^[{_OUTER}]*{_VISIBLE}(?:[^{_FORBIDDEN}{_BREAKS}]*{_VISIBLE})?[{_OUTER}]*$"
+MULTI_LINE_PATTERN = f"^[{_OUTER}]*{_VISIBLE}(?:[^{_FORBIDDEN}]*{_VISIBLE})?[{_OUTER}]*$"
 _EMAIL_PART = f"[^@{_WS}{_FORBIDDEN}]+"
 EMAIL_PATTERN = f"^{_EMAIL_PART}@{_EMAIL_PART}\\.{_EMAIL_PART}$"
 _PHONE = "[0-9+().\\-/xX#*]"
-_PHONE_OUTER = "[\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+_PHONE_OUTER = "[\\u0009\\u000a\\u000d\\u0020\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
 _PHONE_INNER = "[0-9+().\\-/xX#*\\u0020\\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000]"
 PHONE_PATTERN = f"^{_PHONE_OUTER}*{_PHONE}(?:{_PHONE_INNER}*{_PHONE})?{_PHONE_OUTER}*$"
 
