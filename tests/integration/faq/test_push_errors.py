@@ -192,3 +192,16 @@ def test_edit_override_cannot_be_enabled_for_other_systems(stack: LocalStack) ->
     assert refused.status_code == 422 and refused.json()["code"] == "setting_not_allowed"
     assert "Sage Intacct" in refused.json()["detail"]
     assert api.get("/settings").json()["allow_customer_edits"] is False
+
+
+def test_over_long_address_line_is_refused_naming_the_field(connected: ConnectedApi) -> None:
+    """FAQ: 'The string "..." in the field "Addr2" is too long.' Address lines longer than any connected
+    system accepts (500) are refused by the API itself, naming the field; nothing is stored or sent."""
+    before = connected.admin("GET", "/requests").json()["total"]
+    response = connected.post(
+        "/customers", json={"display_name": unique("Long Address Co"), "billing_address": {"line2": "x" * 501}}
+    )
+    assert response.status_code == 422
+    assert "body.billing_address.line2" in [e["field"] for e in response.json()["errors"]]
+    assert connected.get("/customers", params={"archived": "all"}).json()["items"] == []
+    assert connected.admin("GET", "/requests").json()["total"] == before
