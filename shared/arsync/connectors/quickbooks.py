@@ -10,11 +10,12 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from arsync.connectors import wire
 from arsync.connectors.adapter import OAuthHttpAdapter
 from arsync.connectors.base import (
     ChangeBatch,
@@ -85,17 +86,8 @@ class QuickBooksConfig(BaseModel):
 # --- parsing helpers ----------------------------------------------------------------------------------------------
 
 
-def _dec(value: Any) -> Decimal:
-    if value is None or value == "":
-        return Decimal(0)
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return Decimal(0)
-
-
 def _opt_dec(value: Any) -> Decimal | None:
-    return None if value is None else _dec(value)
+    return None if value is None else wire.amount(value)
 
 
 def parse_qbo_datetime(value: Any) -> datetime | None:
@@ -126,13 +118,6 @@ def _ref(obj: Any) -> str | None:
     return None
 
 
-def _str(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value)
-    return text if text != "" else None
-
-
 def _updated(obj: dict[str, Any]) -> datetime | None:
     meta = obj.get("MetaData") or {}
     return parse_qbo_datetime(meta.get("LastUpdatedTime"))
@@ -146,14 +131,14 @@ def address_from_qbo(raw: Any) -> Address | None:
     if not isinstance(raw, dict):
         return None
     address = Address(
-        line1=_str(raw.get("Line1")),
-        line2=_str(raw.get("Line2")),
-        line3=_str(raw.get("Line3")),
-        line4=_str(raw.get("Line4")),
-        city=_str(raw.get("City")),
-        region=_str(raw.get("CountrySubDivisionCode")),
-        postal_code=_str(raw.get("PostalCode")),
-        country=_str(raw.get("Country")),
+        line1=wire.text(raw.get("Line1")),
+        line2=wire.text(raw.get("Line2")),
+        line3=wire.text(raw.get("Line3")),
+        line4=wire.text(raw.get("Line4")),
+        city=wire.text(raw.get("City")),
+        region=wire.text(raw.get("CountrySubDivisionCode")),
+        postal_code=wire.text(raw.get("PostalCode")),
+        country=wire.text(raw.get("Country")),
     )
     return address if any(address.model_dump().values()) else None
 
@@ -187,16 +172,16 @@ def customer_from_qbo(raw: dict[str, Any]) -> RemoteCustomer:
     return RemoteCustomer(
         id=str(raw.get("Id")),
         display_name=name,
-        company_name=_str(raw.get("CompanyName")),
-        given_name=_str(raw.get("GivenName")),
-        family_name=_str(raw.get("FamilyName")),
-        email=_str((raw.get("PrimaryEmailAddr") or {}).get("Address")),
-        phone=_str((raw.get("PrimaryPhone") or {}).get("FreeFormNumber")),
+        company_name=wire.text(raw.get("CompanyName")),
+        given_name=wire.text(raw.get("GivenName")),
+        family_name=wire.text(raw.get("FamilyName")),
+        email=wire.text((raw.get("PrimaryEmailAddr") or {}).get("Address")),
+        phone=wire.text((raw.get("PrimaryPhone") or {}).get("FreeFormNumber")),
         billing_address=address_from_qbo(raw.get("BillAddr")),
         shipping_address=address_from_qbo(raw.get("ShipAddr")),
         currency=_ref(raw.get("CurrencyRef")),
         active=active,
-        sync_token=_str(raw.get("SyncToken")),
+        sync_token=wire.text(raw.get("SyncToken")),
         updated_at=_updated(raw),
         balance=_opt_dec(raw.get("Balance")),
         deleted=_is_deleted(raw),
@@ -256,15 +241,15 @@ def changes_to_qbo(changes: dict[str, Any]) -> dict[str, Any]:
 
 def invoice_from_qbo(raw: dict[str, Any]) -> RemoteInvoice:
     deleted = _is_deleted(raw)
-    amount_due = _dec(raw.get("Balance"))
+    amount_due = wire.amount(raw.get("Balance"))
     status = "deleted" if deleted else ("paid" if amount_due == 0 else "open")
     return RemoteInvoice(
         id=str(raw.get("Id")),
         customer_id=_ref(raw.get("CustomerRef")),
-        number=_str(raw.get("DocNumber")),
+        number=wire.text(raw.get("DocNumber")),
         issue_date=_date(raw.get("TxnDate")),
         due_date=_date(raw.get("DueDate")),
-        total=_dec(raw.get("TotalAmt")),
+        total=wire.amount(raw.get("TotalAmt")),
         amount_due=amount_due,
         currency=_ref(raw.get("CurrencyRef")),
         status=status,
@@ -279,14 +264,14 @@ def payment_from_qbo(raw: dict[str, Any]) -> RemotePayment:
         for linked in line.get("LinkedTxn") or []:
             if linked.get("TxnType") == "Invoice" and linked.get("TxnId") is not None:
                 applications.append(
-                    PaymentApplication(invoice_id=str(linked["TxnId"]), amount=_dec(line.get("Amount")))
+                    PaymentApplication(invoice_id=str(linked["TxnId"]), amount=wire.amount(line.get("Amount")))
                 )
     return RemotePayment(
         id=str(raw.get("Id")),
         customer_id=_ref(raw.get("CustomerRef")),
         date=_date(raw.get("TxnDate")),
-        amount=_dec(raw.get("TotalAmt")),
-        unapplied_amount=_dec(raw.get("UnappliedAmt")),
+        amount=wire.amount(raw.get("TotalAmt")),
+        unapplied_amount=wire.amount(raw.get("UnappliedAmt")),
         applications=tuple(applications),
         updated_at=_updated(raw),
         deleted=_is_deleted(raw),
@@ -298,10 +283,10 @@ def credit_from_qbo(raw: dict[str, Any]) -> RemoteCredit:
         id=str(raw.get("Id")),
         kind="credit_memo",
         customer_id=_ref(raw.get("CustomerRef")),
-        number=_str(raw.get("DocNumber")),
+        number=wire.text(raw.get("DocNumber")),
         date=_date(raw.get("TxnDate")),
-        total=_dec(raw.get("TotalAmt")),
-        remaining_credit=_dec(raw.get("RemainingCredit")),
+        total=wire.amount(raw.get("TotalAmt")),
+        remaining_credit=wire.amount(raw.get("RemainingCredit")),
         updated_at=_updated(raw),
         deleted=_is_deleted(raw),
     )

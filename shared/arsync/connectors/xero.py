@@ -14,12 +14,13 @@ import hashlib
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from arsync.connectors import wire
 from arsync.connectors.adapter import OAuthHttpAdapter
 from arsync.connectors.base import (
     ChangeBatch,
@@ -113,38 +114,22 @@ def _date(value: Any) -> date | None:
     return parsed.date() if parsed else None
 
 
-def _dec(value: Any) -> Decimal:
-    if value is None or value == "":
-        return Decimal(0)
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return Decimal(0)
-
-
-def _str(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value)
-    return text if text != "" else None
-
-
 def _contact_id(obj: Any) -> str | None:
     if isinstance(obj, dict):
-        return _str((obj.get("Contact") or {}).get("ContactID"))
+        return wire.text((obj.get("Contact") or {}).get("ContactID"))
     return None
 
 
 def address_from_xero(raw: dict[str, Any]) -> Address | None:
     address = Address(
-        line1=_str(raw.get("AddressLine1")),
-        line2=_str(raw.get("AddressLine2")),
-        line3=_str(raw.get("AddressLine3")),
-        line4=_str(raw.get("AddressLine4")),
-        city=_str(raw.get("City")),
-        region=_str(raw.get("Region")),
-        postal_code=_str(raw.get("PostalCode")),
-        country=_str(raw.get("Country")),
+        line1=wire.text(raw.get("AddressLine1")),
+        line2=wire.text(raw.get("AddressLine2")),
+        line3=wire.text(raw.get("AddressLine3")),
+        line4=wire.text(raw.get("AddressLine4")),
+        city=wire.text(raw.get("City")),
+        region=wire.text(raw.get("Region")),
+        postal_code=wire.text(raw.get("PostalCode")),
+        country=wire.text(raw.get("Country")),
     )
     return address if any(address.model_dump().values()) else None
 
@@ -186,17 +171,17 @@ def customer_from_xero(raw: dict[str, Any]) -> RemoteCustomer:
     return RemoteCustomer(
         id=str(raw.get("ContactID")),
         display_name=str(raw.get("Name") or ""),
-        given_name=_str(raw.get("FirstName")),
-        family_name=_str(raw.get("LastName")),
-        email=_str(raw.get("EmailAddress")),
+        given_name=wire.text(raw.get("FirstName")),
+        family_name=wire.text(raw.get("LastName")),
+        email=wire.text(raw.get("EmailAddress")),
         phone=_phone_from_xero(raw.get("Phones")),
         billing_address=billing,
         shipping_address=shipping,
-        currency=_str(raw.get("DefaultCurrency")),
+        currency=wire.text(raw.get("DefaultCurrency")),
         active=status == "ACTIVE",  # ARCHIVED and GDPRREQUEST are both "not active"
         updated_at=parse_xero_datetime(raw.get("UpdatedDateUTC")),
         # UNCONFIRMED (§2.5): whether Balances come back on paged reads; single reads carry them.
-        balance=None if receivable is None else _dec(receivable),
+        balance=None if receivable is None else wire.amount(receivable),
     )
 
 
@@ -259,12 +244,12 @@ def invoice_from_xero(raw: dict[str, Any]) -> RemoteInvoice:
     return RemoteInvoice(
         id=str(raw.get("InvoiceID")),
         customer_id=_contact_id(raw),
-        number=_str(raw.get("InvoiceNumber")),
+        number=wire.text(raw.get("InvoiceNumber")),
         issue_date=_date(raw.get("Date")),
         due_date=_date(raw.get("DueDate")),
-        total=_dec(raw.get("Total")),
-        amount_due=_dec(raw.get("AmountDue")),
-        currency=_str(raw.get("CurrencyCode")),
+        total=wire.amount(raw.get("Total")),
+        amount_due=wire.amount(raw.get("AmountDue")),
+        currency=wire.text(raw.get("CurrencyCode")),
         status=status.lower() or None,
         fully_paid_on=_date(raw.get("FullyPaidOnDate")),
         updated_at=parse_xero_datetime(raw.get("UpdatedDateUTC")),
@@ -279,12 +264,14 @@ def payment_from_xero(raw: dict[str, Any]) -> RemotePayment:
         customer_id = customer_id or _contact_id(raw.get(other))
     applications: tuple[PaymentApplication, ...] = ()
     if invoice.get("InvoiceID"):
-        applications = (PaymentApplication(invoice_id=str(invoice["InvoiceID"]), amount=_dec(raw.get("Amount"))),)
+        applications = (
+            PaymentApplication(invoice_id=str(invoice["InvoiceID"]), amount=wire.amount(raw.get("Amount"))),
+        )
     return RemotePayment(
         id=str(raw.get("PaymentID")),
         customer_id=customer_id,
         date=_date(raw.get("Date")),
-        amount=_dec(raw.get("Amount")),
+        amount=wire.amount(raw.get("Amount")),
         unapplied_amount=Decimal(0),  # a Xero payment is always against one document; credit lives elsewhere
         applications=applications,
         updated_at=parse_xero_datetime(raw.get("UpdatedDateUTC")),
@@ -306,10 +293,10 @@ def credit_from_xero(raw: dict[str, Any], id_field: str, kind: CreditKind, numbe
         id=str(raw.get(id_field)),
         kind=kind,
         customer_id=_contact_id(raw),
-        number=_str(raw.get(number_field)),
+        number=wire.text(raw.get(number_field)),
         date=_date(raw.get("Date")),
-        total=_dec(raw.get("Total")),
-        remaining_credit=_dec(raw.get("RemainingCredit")),
+        total=wire.amount(raw.get("Total")),
+        remaining_credit=wire.amount(raw.get("RemainingCredit")),
         updated_at=parse_xero_datetime(raw.get("UpdatedDateUTC")),
         deleted=status in GONE_STATUSES,
     )
