@@ -14,3 +14,17 @@ def client(service: str) -> Any:
 
     config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
     return boto3.session.Session().client(service, config=config)
+
+
+class DynamoTableAdapter:
+    """Base of every DynamoDB adapter: the table name, and a client made on first use (or injected)."""
+
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self._table = table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = client("dynamodb")
+        return self._client

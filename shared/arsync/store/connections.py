@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from botocore.exceptions import ClientError
 
-from arsync import aws
+from arsync.aws import DynamoTableAdapter
 from arsync.store import keys
 
 
-class DynamoConnectionExtras:
-    def __init__(self, table_name: str, client: Any | None = None) -> None:
-        self._table = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
-
+class DynamoConnectionExtras(DynamoTableAdapter):
     def remember_state(self, tenant_id: str, nonce: str, expires_at: int) -> None:
         self.client.put_item(
             TableName=self._table,

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from arsync import aws
+from arsync.aws import DynamoTableAdapter
 from arsync.models.documents import RemoteDoc, doc_from_item
 from arsync.store import keys
 
 
-class DynamoCustomerDocuments:
-    def __init__(self, table_name: str, client: Any | None = None) -> None:
-        self._table = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
-
+class DynamoCustomerDocuments(DynamoTableAdapter):
     def by_customer(self, tenant_id: str) -> dict[str, list[RemoteDoc]]:
         """Every imported document of the account, grouped by the provider's customer id (one paged Query)."""
         grouped: dict[str, list[RemoteDoc]] = {}

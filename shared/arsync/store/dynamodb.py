@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from arsync import aws
+from arsync.aws import DynamoTableAdapter
 from arsync.errors import CustomerAlreadyExists, CustomerNotFound, VersionConflict
 from arsync.models.account import AccountSettings, Connection
 from arsync.models.common import ArchivedFilter
@@ -30,17 +30,7 @@ def _is_condition_failure(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == _CONDITION_FAILED
 
 
-class DynamoCustomerRepository(CustomerRepository):
-    def __init__(self, table_name: str, client: Any | None = None) -> None:
-        self._table = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
-
+class DynamoCustomerRepository(DynamoTableAdapter, CustomerRepository):
     def get(self, tenant_id: str, customer_id: str) -> Customer:
         response = self.client.get_item(
             TableName=self._table,
@@ -165,17 +155,7 @@ class DynamoCustomerRepository(CustomerRepository):
         return CustomerPage(items=[customer_from_item(tenant_id, item) for item in page], next_cursor=next_cursor)
 
 
-class DynamoAccountRepository(AccountRepository):
-    def __init__(self, table_name: str, client: Any | None = None) -> None:
-        self._table = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
-
+class DynamoAccountRepository(DynamoTableAdapter, AccountRepository):
     def _get(self, tenant_id: str, sort_key: str) -> dict[str, Any] | None:
         response = self.client.get_item(
             TableName=self._table,
