@@ -24,10 +24,13 @@ OnNeedsReauth = Callable[[str, AccountingError], None]
 
 
 def provider_idempotency_key(customer: Customer, operation: str) -> str:
-    """Deterministic per (tenant, customer, operation, version): a retry of the same push replays at the
-    provider; an edited customer (new version) gets a new key, so a fixed name is not answered with the
-    stored rejection of the old one."""
-    raw = f"{customer.tenant_id}|{customer.id}|{operation}|{customer.version}"
+    """Deterministic per (tenant, customer, operation, contact content): every retry of the same push, after a
+    timeout, a lost response or a crash, carries the same key and is replayed by the provider instead of
+    creating a second record; an edited customer (new content) gets a new key, so a fixed name is not answered
+    with the stored rejection of the old one. Not the record version: bookkeeping writes (a failure being
+    recorded) bump it without changing what is pushed."""
+    content = customer.contact.model_dump_json()
+    raw = f"{customer.tenant_id}|{customer.id}|{operation}|{content}"
     return "ars-" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 

@@ -56,6 +56,7 @@ class FakeAccounting(AccountingConnector):
         self.calls: list[tuple[str, Any]] = []
         self.fail_next: AccountingError | None = None
         self.crash_after_commit = False
+        self.timeout_after_commit = False
 
     def _check_failure(self) -> None:
         if self.fail_next is not None:
@@ -94,6 +95,9 @@ class FakeAccounting(AccountingConnector):
         if self.crash_after_commit:
             self.crash_after_commit = False
             raise KeyboardInterrupt("process killed after the provider committed")
+        if self.timeout_after_commit:
+            self.timeout_after_commit = False
+            raise AccountingError.unavailable(self.system, "No response from the provider: ReadTimeout")
         return remote
 
     def get_customer(self, customer_id: str) -> RemoteCustomer:

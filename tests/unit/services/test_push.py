@@ -150,3 +150,19 @@ def test_override_pushes_a_sparse_update_and_never_overwrites_newer_remote_data(
     assert stale.sync.state is SyncState.FAILED and stale.sync.error is not None
     assert stale.sync.error.category == "stale_object"
     assert world.remote.customers[remote.id].email == "theirs@y.example"
+
+
+def test_retry_of_an_ambiguous_failure_reuses_the_provider_key(world: World) -> None:
+    """A timeout after the provider committed is recorded as a failure (the version moves on); retrying the
+    push must still carry the same key, so the provider replays instead of creating a second record."""
+    world.remote.timeout_after_commit = True
+    customer = world.service.create("t1", CustomerCreateRequest(display_name="Ambiguous Co"))
+    assert customer.sync.state is SyncState.FAILED and customer.sync.error is not None
+    assert customer.sync.error.category == "provider_unavailable"
+    connection = world.accounts.get_connection("t1")
+    assert connection is not None
+    retried = world.pusher.push(world.customers.get("t1", customer.id), connection)
+    assert retried.sync.state is SyncState.SYNCED
+    first_key, second_key = world.creates()
+    assert first_key == second_key
+    assert [c.display_name for c in world.remote.customers.values()] == ["Ambiguous Co"]
