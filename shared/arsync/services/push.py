@@ -30,7 +30,10 @@ def provider_idempotency_key(customer: Customer, operation: str) -> str:
     with the stored rejection of the old one. Not the record version: bookkeeping writes (a failure being
     recorded) bump it without changing what is pushed."""
     content = customer.contact.model_dump_json()
-    raw = f"{customer.tenant_id}|{customer.id}|{operation}|{content}"
+    # An update is also pinned to the remote version it applies to, so editing back to an earlier content
+    # later (a new remote version) is a new request, not a replay of the first one.
+    base = f"{customer.external.sync_token}|{customer.external.updated_at}" if customer.external else ""
+    raw = f"{customer.tenant_id}|{customer.id}|{operation}|{content}|{base}"
     return "ars-" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
