@@ -127,20 +127,20 @@ def _is_deleted(obj: dict[str, Any]) -> bool:
     return str(obj.get("status", "")).lower() == "deleted"
 
 
+_ADDRESS_FIELDS_QBO = {
+    "line1": "Line1",
+    "line2": "Line2",
+    "line3": "Line3",
+    "line4": "Line4",
+    "city": "City",
+    "region": "CountrySubDivisionCode",
+    "postal_code": "PostalCode",
+    "country": "Country",
+}
+
+
 def address_from_qbo(raw: Any) -> Address | None:
-    if not isinstance(raw, dict):
-        return None
-    address = Address(
-        line1=wire.text(raw.get("Line1")),
-        line2=wire.text(raw.get("Line2")),
-        line3=wire.text(raw.get("Line3")),
-        line4=wire.text(raw.get("Line4")),
-        city=wire.text(raw.get("City")),
-        region=wire.text(raw.get("CountrySubDivisionCode")),
-        postal_code=wire.text(raw.get("PostalCode")),
-        country=wire.text(raw.get("Country")),
-    )
-    return address if any(address.model_dump().values()) else None
+    return wire.address(raw, _ADDRESS_FIELDS_QBO)
 
 
 def address_to_qbo(address: Address | None) -> dict[str, str]:

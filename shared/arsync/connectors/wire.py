@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from arsync.models.customer import Address
+
 
 def amount(value: Any) -> Decimal:
     """A money amount; absent or blank is zero. A malformed amount is not silently zeroed: it raises."""
@@ -23,3 +25,11 @@ def text(value: Any) -> str | None:
         return None
     rendered = str(value)
     return rendered if rendered != "" else None
+
+
+def address(raw: Any, names: dict[str, str]) -> Address | None:
+    """An address from a provider object, `names` mapping our fields to the provider's; None when empty."""
+    if not isinstance(raw, dict):
+        return None
+    read = Address(**{ours: text(raw.get(theirs)) for ours, theirs in names.items()})
+    return read if any(read.model_dump().values()) else None

@@ -120,18 +120,20 @@ def _contact_id(obj: Any) -> str | None:
     return None
 
 
-def address_from_xero(raw: dict[str, Any]) -> Address | None:
-    address = Address(
-        line1=wire.text(raw.get("AddressLine1")),
-        line2=wire.text(raw.get("AddressLine2")),
-        line3=wire.text(raw.get("AddressLine3")),
-        line4=wire.text(raw.get("AddressLine4")),
-        city=wire.text(raw.get("City")),
-        region=wire.text(raw.get("Region")),
-        postal_code=wire.text(raw.get("PostalCode")),
-        country=wire.text(raw.get("Country")),
-    )
-    return address if any(address.model_dump().values()) else None
+_ADDRESS_FIELDS_XERO = {
+    "line1": "AddressLine1",
+    "line2": "AddressLine2",
+    "line3": "AddressLine3",
+    "line4": "AddressLine4",
+    "city": "City",
+    "region": "Region",
+    "postal_code": "PostalCode",
+    "country": "Country",
+}
+
+
+def address_from_xero(raw: Any) -> Address | None:
+    return wire.address(raw, _ADDRESS_FIELDS_XERO)
 
 
 def address_to_xero(address: Address | None, address_type: str) -> dict[str, str]:
