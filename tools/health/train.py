@@ -20,7 +20,11 @@ from sklearn.linear_model import LogisticRegression
 from arsync.health.model import HealthModel
 from arsync.health.training import (
     ANCHOR_FEATURE,
+    BASELINE_CANDIDATE_L2,
+    BASELINE_SET,
     Example,
+    blend_params,
+    fit_candidates,
     fit_standardiser,
     labelled_before,
     raw_matrix,
@@ -38,7 +42,8 @@ from tools.health.evaluation import (
     next_quarter,
 )
 
-MODEL_VERSION = "health-v1.0.0"
+# v1.1: same parameter format as v1.0; the coefficients are now a stack of the model and the PAYDEX-only fit.
+MODEL_VERSION = "health-v1.1.0"
 PARAMS_FILE = PROJECT_ROOT / "shared" / "arsync" / "health" / "params" / "health_model_v1.json"
 REFERENCE_PREDICTION_COUNT = 8
 
@@ -48,19 +53,17 @@ def shipped_label_cutoff(examples: list[Example]) -> date:
     return max(ex.settled_date for ex in examples if ex.settled_date is not None) + timedelta(days=1)
 
 
-def sklearn_cross_check(examples: list[Example], params: dict[str, Any]) -> float:
-    """Refit the chosen design with scikit-learn; return the largest coefficient gap (standardised units).
+def _sklearn_gap(with_history: list[Example], component: dict[str, Any]) -> float:
+    """Refit one unblended component with scikit-learn; the largest coefficient gap (standardised units).
 
     The PAYDEX anchor is unpenalised in our fit; sklearn penalises every column, so the anchor column is scaled up
     by 1e4 which makes its penalty negligible (the coefficient is scaled back afterwards).
     """
     # Inputs dropped by the sign constraint carry a zero coefficient; refit only the active ones.
-    active_terms = [term for term in params["features"] if term["coefficient"] != 0.0]
+    active_terms = [term for term in component["features"] if term["coefficient"] != 0.0]
     names = [term["name"] for term in active_terms]
-    l2 = float(params["training"]["l2"])
-    label_cutoff = date.fromisoformat(params["training"]["label_cutoff"])
-    with_history = [ex for ex in labelled_before(examples, label_cutoff) if ex.snapshot.has_history]
-    raw = raw_matrix(with_history, names, params["prior"])
+    l2 = float(component["training"]["l2"])
+    raw = raw_matrix(with_history, names, component["prior"])
     columns = np.array(standardise(raw, fit_standardiser(raw, names))).T
     boost = np.array([1e4 if name == ANCHOR_FEATURE else 1.0 for name in names])
     labels = np.array([ex.is_late for ex in with_history])
@@ -72,7 +75,32 @@ def sklearn_cross_check(examples: list[Example], params: dict[str, Any]) -> floa
     sklearn_coefficients = reference.coef_[0] * boost
     ours = np.array([term["coefficient"] for term in active_terms])
     gap = np.max(np.abs(sklearn_coefficients - ours))
-    return float(max(gap, abs(reference.intercept_[0] - params["intercept"])))
+    return float(max(gap, abs(reference.intercept_[0] - component["intercept"])))
+
+
+def sklearn_cross_check(examples: list[Example], params: dict[str, Any]) -> float:
+    """Cross-check both stacked components against scikit-learn and the blend folding against the shipped numbers.
+
+    Returns the largest gap found (coefficients in standardised units, or intercept).
+    """
+    label_cutoff = date.fromisoformat(params["training"]["label_cutoff"])
+    training = labelled_before(examples, label_cutoff)
+    with_history = [ex for ex in training if ex.snapshot.has_history]
+    prior = params["prior"]
+    baseline = fit_candidates(training, BASELINE_SET, [BASELINE_CANDIDATE_L2], prior)[0]
+    gaps = [_sklearn_gap(with_history, baseline)]
+    if params["training"]["feature_set"] == BASELINE_SET:
+        stacked = baseline
+    else:
+        component = fit_candidates(training, params["training"]["feature_set"], [params["training"]["l2"]], prior)[0]
+        gaps.append(_sklearn_gap(with_history, component))
+        stacked = blend_params(component, baseline, float(params["training"]["blend"]))
+    gaps.append(abs(stacked["intercept"] - params["intercept"]))
+    gaps.extend(
+        abs(ours["coefficient"] - shipped["coefficient"])
+        for ours, shipped in zip(stacked["features"], params["features"], strict=True)
+    )
+    return max(gaps)
 
 
 def reference_predictions(model: HealthModel, examples: list[Example]) -> list[dict[str, Any]]:
@@ -108,6 +136,7 @@ def split_summary(dataset, examples) -> dict[str, Any]:
             "auc_model": rounded(main.metrics["auc"]["model"]),
             "auc_paydex": rounded(main.metrics["auc"]["paydex"]),
             "auc_model_ci95_customer_bootstrap": [rounded(v) for v in main.metrics["auc_ci"]["model"]],
+            "auc_paydex_ci95_customer_bootstrap": [rounded(v) for v in main.metrics["auc_ci"]["paydex"]],
             "ece": rounded(main.metrics["ece"]),
             "brier": rounded(main.metrics["brier"]),
         },
@@ -116,6 +145,7 @@ def split_summary(dataset, examples) -> dict[str, Any]:
                 "cutoff": split.cutoff.isoformat(),
                 "auc_model": rounded(split.metrics["auc"]["model"]),
                 "auc_paydex": rounded(split.metrics["auc"]["paydex"]),
+                "chosen": split.metrics["chosen"],
                 "ece": rounded(split.metrics["ece"]),
             }
             for split in rolling

@@ -1,7 +1,9 @@
 """Pure-Python inference for the health model: loads the versioned parameter file shipped in the layer.
 
 The model is an L2-regularised logistic regression on standardised as-of features with the PAYDEX-style score
-as an unpenalised anchor input. Customers without settled invoices get a prior from their profile instead.
+as an unpenalised anchor input, stacked in logit space with a PAYDEX-only fit (the stack is folded into one
+intercept and one coefficient per input at training time). Customers without settled invoices get a prior from
+their profile instead.
 No numpy/scikit-learn here: Lambda imports this module.
 """
 

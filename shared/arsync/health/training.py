@@ -6,9 +6,13 @@ Recipe, fixed before looking at any test fold:
   customer's as-of features at that invoice's issue date; examples without settled history feed the prior;
 * L2-regularised logistic regression (Newton/IRLS) on standardised features; the PAYDEX-style score is an
   unpenalised anchor, so heavy regularisation falls back to a monotone recalibration of the baseline;
-* the feature set and L2 strength are chosen by inner time-based validation inside the training period only
-  (validation invoices issued in the last quarter/half-year before the cutoff, labels also known before it),
-  keeping the most regularised candidate within ``SELECTION_TOLERANCE`` AUC of the best.
+* the fitted model is stacked with the calibrated PAYDEX-only fit in logit space,
+  ``log_odds = (1 - w) * paydex_only + w * model``; because both are linear in the same standardised inputs the
+  blend folds back into one set of coefficients (same parameter format, same pure-Python scoring and factors);
+* the feature set, L2 strength and blend weight ``w`` are chosen together by inner time-based validation inside the
+  training period only (validation invoices issued in the last quarter/half-year before the cutoff, labels also
+  known before it). Among candidates within ``SELECTION_TOLERANCE`` AUC of the best inner AUC the one with the most
+  baseline wins (smallest ``w``, ``w = 0`` being the PAYDEX-only fit), then the most regularised.
 """
 
 from __future__ import annotations
@@ -47,8 +51,10 @@ CORE_FEATURES: tuple[str, ...] = (
     "max_days_overdue",
 )
 FULL_FEATURES: tuple[str, ...] = (*FEATURE_LABELS, PROFILE_FEATURE)
+BASELINE_SET = "paydex_only"
+BASELINE_CANDIDATE_L2 = 0.0
 FEATURE_SETS: dict[str, tuple[str, ...]] = {
-    "paydex_only": (ANCHOR_FEATURE,),
+    BASELINE_SET: (ANCHOR_FEATURE,),
     "core": CORE_FEATURES,
     "full": FULL_FEATURES,
 }
@@ -72,13 +78,16 @@ EXPECTED_SIGNS: dict[str, int] = {
     "dispute_share": 1,
     PROFILE_FEATURE: 1,
 }
+# Weight on the fitted model in the logit-space stack with the PAYDEX-only fit (0 = baseline alone, which is the
+# ``paydex_only`` candidate; 1 = the model alone).
+BLEND_WEIGHTS: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
 INNER_VALIDATION_OFFSETS_DAYS: tuple[int, ...] = (91, 182)
 SELECTION_TOLERANCE = 0.001
 MIN_INNER_TRAIN = 150
 MIN_INNER_VALIDATION = 60
 PRIOR_BASE_PSEUDOCOUNT = 20.0
 PRIOR_CATEGORY_PSEUDOCOUNT = 100.0
-MODEL_FAMILY = "l2-logistic-paydex-anchor"
+MODEL_FAMILY = "l2-logistic-paydex-anchor-stacked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +104,17 @@ class Example:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
+    """A design: feature set, L2 strength and the blend weight on the model (1 - blend goes to PAYDEX-only)."""
+
     feature_set: str
     l2: float
+    blend: float = 1.0
 
     @property
     def key(self) -> str:
-        return f"{self.feature_set}@l2={self.l2:g}"
+        if self.feature_set == BASELINE_SET:
+            return f"{self.feature_set}@l2={self.l2:g}"
+        return f"{self.feature_set}@l2={self.l2:g}*w={self.blend:g}"
 
 
 @dataclass
@@ -343,24 +357,33 @@ def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
 
 
 def candidates() -> list[Candidate]:
-    """Ordered from most to least regularised; earlier wins ties."""
-    ordered = [Candidate("paydex_only", 0.0)]
-    for name in ("core", "full"):
-        ordered.extend(Candidate(name, l2) for l2 in L2_GRID)
+    """Every design, in tie-break order: most baseline first (smallest blend weight), then most regularised.
+
+    The first entry is the PAYDEX-only fit (blend weight 0); earlier candidates win ties.
+    """
+    ordered = [Candidate(BASELINE_SET, BASELINE_CANDIDATE_L2, 0.0)]
+    for blend in BLEND_WEIGHTS:
+        for name in ("core", "full"):
+            ordered.extend(Candidate(name, l2, blend) for l2 in L2_GRID)
     return ordered
 
 
 def _candidate_paths() -> list[tuple[str, list[float]]]:
+    """Each stacked feature set with its L2 path (the baseline is fitted separately)."""
     paths: dict[str, list[float]] = {}
     for candidate in candidates():
-        paths.setdefault(candidate.feature_set, []).append(candidate.l2)
+        if candidate.feature_set != BASELINE_SET and candidate.l2 not in paths.get(candidate.feature_set, []):
+            paths.setdefault(candidate.feature_set, []).append(candidate.l2)
     return list(paths.items())
 
 
 def fit_candidates(
     examples: Sequence[Example], feature_set: str, l2_values: Sequence[float], prior: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """Fit one feature set along an L2 path (warm-started, strongest penalty first); one parameter mapping each."""
+    """Fit one feature set along an L2 path (warm-started, strongest penalty first); one parameter mapping each.
+
+    These are the unblended components; :func:`blend_params` stacks one with the PAYDEX-only fit.
+    """
     with_history = [ex for ex in examples if ex.snapshot.has_history]
     names = FEATURE_SETS[feature_set]
     raw = raw_matrix(with_history, names, prior)
@@ -384,6 +407,7 @@ def fit_candidates(
             "family": MODEL_FAMILY,
             "feature_set": feature_set,
             "l2": l2,
+            "blend": 0.0 if feature_set == BASELINE_SET else 1.0,
             "examples_with_history": len(with_history),
             "late_share": sum(labels) / len(labels) if labels else None,
         }
@@ -391,9 +415,56 @@ def fit_candidates(
     return fitted
 
 
+def blend_params(model: dict[str, Any], baseline: dict[str, Any], blend: float) -> dict[str, Any]:
+    """Fold ``(1 - blend) * baseline + blend * model`` (log-odds) into one parameter mapping.
+
+    Both fits standardise the PAYDEX input with the same training rows, so the stack is again a logistic model on
+    the model's inputs: every coefficient is scaled by ``blend`` and the baseline's PAYDEX weight and intercept are
+    added with ``1 - blend``. Signs are preserved (both PAYDEX weights are negative), so explanations stay valid.
+    """
+    if not 0.0 <= blend <= 1.0:
+        raise ValueError(f"blend weight {blend} outside [0, 1]")
+    if [term["name"] for term in baseline["features"]] != [ANCHOR_FEATURE]:
+        raise ValueError("the baseline must be the PAYDEX-only fit")
+    anchor = baseline["features"][0]
+    blended = dict(model)
+    blended["intercept"] = blend * model["intercept"] + (1.0 - blend) * baseline["intercept"]
+    features: list[dict[str, Any]] = []
+    for term in model["features"]:
+        coefficient = blend * term["coefficient"]
+        if term["name"] == ANCHOR_FEATURE:
+            if not (
+                math.isclose(term["mean"], anchor["mean"], rel_tol=1e-12, abs_tol=1e-12)
+                and math.isclose(term["scale"], anchor["scale"], rel_tol=1e-12)
+            ):
+                raise ValueError("model and baseline were standardised on different rows")
+            coefficient += (1.0 - blend) * anchor["coefficient"]
+        features.append({**term, "coefficient": coefficient})
+    blended["features"] = features
+    blended["training"] = {**model["training"], "blend": blend}
+    return blended
+
+
 def fit_candidate(examples: Sequence[Example], candidate: Candidate, prior: dict[str, Any]) -> dict[str, Any]:
-    """Fit a single candidate on examples with history and return a complete parameter mapping."""
-    return fit_candidates(examples, candidate.feature_set, [candidate.l2], prior)[0]
+    """Fit a single candidate (component and, unless it is the baseline itself, the stack) on ``examples``."""
+    baseline = fit_candidates(examples, BASELINE_SET, [BASELINE_CANDIDATE_L2], prior)[0]
+    if candidate.feature_set == BASELINE_SET:
+        return baseline
+    model = fit_candidates(examples, candidate.feature_set, [candidate.l2], prior)[0]
+    return blend_params(model, baseline, candidate.blend)
+
+
+def _validation_log_odds(params: dict[str, Any], validation: Sequence[Example]) -> list[float]:
+    model = HealthModel(params)
+    return [model.log_odds(model.vector(ex.snapshot)) for ex in validation]
+
+
+def choose(
+    inner_auc: dict[str, float], ordered: Sequence[Candidate], tolerance: float = SELECTION_TOLERANCE
+) -> Candidate:
+    """First candidate (most baseline, then most regularised) within ``tolerance`` of the best mean inner AUC."""
+    best = max(inner_auc[c.key] for c in ordered)
+    return next(c for c in ordered if inner_auc[c.key] >= best - tolerance)
 
 
 def select_candidate(examples: Sequence[Example], cutoff: date) -> tuple[Candidate, SelectionReport]:
@@ -416,22 +487,33 @@ def select_candidate(examples: Sequence[Example], cutoff: date) -> tuple[Candida
         report.inner_cutoffs.append(inner_cutoff.isoformat())
         prior = estimate_prior(inner_train)
         labels = [ex.is_late for ex in validation]
+        baseline = fit_candidates(inner_train, BASELINE_SET, [BASELINE_CANDIDATE_L2], prior)[0]
+        baseline_log_odds = _validation_log_odds(baseline, validation)
+        scores.setdefault(Candidate(BASELINE_SET, BASELINE_CANDIDATE_L2, 0.0).key, []).append(
+            roc_auc(labels, baseline_log_odds)
+        )
         for feature_set, l2_values in _candidate_paths():
             path = fit_candidates(inner_train, feature_set, l2_values, prior)
             for l2, params in zip(l2_values, path, strict=True):
-                model = HealthModel(params)
-                predictions = [model.predict(ex.snapshot) for ex in validation]
-                scores.setdefault(Candidate(feature_set, l2).key, []).append(roc_auc(labels, predictions))
+                model_log_odds = _validation_log_odds(params, validation)
+                for blend in BLEND_WEIGHTS:
+                    stacked = [
+                        (1.0 - blend) * b + blend * m for b, m in zip(baseline_log_odds, model_log_odds, strict=True)
+                    ]
+                    scores.setdefault(Candidate(feature_set, l2, blend).key, []).append(roc_auc(labels, stacked))
     ordered = candidates()
     if not scores:
         report.chosen = ordered[0].key
-        report.note = "not enough labelled history for inner validation; fell back to the PAYDEX anchor alone"
+        report.note = "not enough labelled history for inner validation; fell back to the PAYDEX-only fit"
         return ordered[0], report
     report.inner_auc = {key: sum(values) / len(values) for key, values in scores.items()}
-    best = max(report.inner_auc.values())
-    chosen = next(c for c in ordered if report.inner_auc[c.key] >= best - SELECTION_TOLERANCE)
+    chosen = choose(report.inner_auc, ordered)
     report.chosen = chosen.key
-    report.note = f"most regularised candidate within {SELECTION_TOLERANCE} of the best inner AUC ({best:.4f})"
+    best = max(report.inner_auc.values())
+    report.note = (
+        f"within {SELECTION_TOLERANCE} of the best inner AUC ({best:.4f}): most baseline (smallest blend weight), "
+        "then most regularised"
+    )
     return chosen, report
 
 

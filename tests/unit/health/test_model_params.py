@@ -50,7 +50,9 @@ def test_refitting_the_chosen_design_on_the_project_csv_gives_the_shipped_coeffi
     training = labelled_before(examples, date.fromisoformat(params["trained_on"]["label_cutoff"]))
     prior = estimate_prior(training)
     assert prior == params["prior"]
-    refit = fit_candidate(training, Candidate(params["training"]["feature_set"], params["training"]["l2"]), prior)
+    design = Candidate(params["training"]["feature_set"], params["training"]["l2"], params["training"]["blend"])
+    assert design.key == params["training"]["selection"]["chosen"]
+    refit = fit_candidate(training, design, prior)
     assert refit["intercept"] == pytest.approx(params["intercept"], abs=1e-6)
     for ours, shipped in zip(refit["features"], params["features"], strict=True):
         assert ours["name"] == shipped["name"]
