@@ -44,6 +44,25 @@ class InMemoryCustomerRepository(CustomerRepository):
         self.items[key] = customer
         self.writes += 1
 
+    def linked_to(self, tenant_id: str, system: str, external_id: str) -> Customer | None:
+        return next(
+            (
+                c
+                for (t, _), c in self.items.items()
+                if t == tenant_id
+                and c.external is not None
+                and (c.external.system, c.external.id) == (system, external_id)
+            ),
+            None,
+        )
+
+    def save_absorbing(self, customer: Customer, expected_version: int, absorbed: Customer) -> None:
+        stored = self.items.get((absorbed.tenant_id, absorbed.id))
+        if stored is None or stored.version != absorbed.version:
+            raise VersionConflict(absorbed.id, absorbed.version, stored.version if stored else None)
+        self.save(customer, expected_version)
+        del self.items[(absorbed.tenant_id, absorbed.id)]
+
     def list(self, tenant_id: str, query: CustomerQuery) -> CustomerPage:
         rows = sorted(
             (c for (t, _), c in self.items.items() if t == tenant_id),

@@ -14,10 +14,11 @@ from arsync.connectors.errors import AccountingError, ErrorCategory
 from arsync.connectors.validation import validate_for_push
 from arsync.models.account import Connection
 from arsync.models.common import AccountingSystem, SyncState
-from arsync.models.customer import Customer, ExternalRef, SyncStatus
+from arsync.models.customer import AR_ONLY_FIELDS, Customer, ExternalRef, SyncStatus
 from arsync.observability import logger
 from arsync.store.base import CustomerRepository
 from arsync.store.keys import name_key
+from arsync.sync.engine import DEFAULT_OVERLAP
 
 ConnectorFor = Callable[[str, Connection], AccountingConnector]
 OnNeedsReauth = Callable[[str, AccountingError], None]
@@ -35,6 +36,36 @@ def provider_idempotency_key(customer: Customer, operation: str) -> str:
     base = f"{customer.external.sync_token}|{customer.external.updated_at}" if customer.external else ""
     raw = f"{customer.tenant_id}|{customer.id}|{operation}|{content}|{base}"
     return "ars-" + hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+def absorb_duplicate(customer: Customer, duplicate: Customer) -> Customer:
+    """One AR customer per accounting record: `customer` (the one the user pushed or linked) stays; what only the
+    duplicate knows comes along: the AR-only fields the user left empty here, the balance the sync computed, and
+    the health (score history and any override) when this customer has none yet. The duplicate's contact wins
+    when it holds a newer read of the record than our reply (a replayed create answers with the record as first
+    created, and the sync that read the newer one will not fetch it again) or an edit not pushed yet."""
+    update: dict[str, Any] = {
+        name: getattr(duplicate, name) for name in sorted(AR_ONLY_FIELDS) if getattr(customer, name) is None
+    }
+    if duplicate.sync.state is not SyncState.SYNCED or _newer_read(duplicate.external, customer.external):
+        update.update(contact=duplicate.contact, external=duplicate.external, sync=duplicate.sync)
+    if customer.balance is None:
+        update["balance"] = duplicate.balance
+    if customer.health.computed_at is None and customer.health.override is None:
+        update["health"] = duplicate.health
+    return customer.model_copy(update=update)
+
+
+def _newer_read(candidate: ExternalRef | None, current: ExternalRef | None) -> bool:
+    """QBO's SyncToken counts versions; Xero only stamps UpdatedDateUTC (one provider clock for both reads)."""
+    if candidate is None or current is None:
+        return False
+    tokens = (candidate.sync_token or "", current.sync_token or "")
+    if all(token.isdigit() for token in tokens):
+        return int(tokens[0]) > int(tokens[1])
+    if candidate.updated_at is not None and current.updated_at is not None:
+        return candidate.updated_at > current.updated_at
+    return False
 
 
 def reauth_error(connection: Connection) -> AccountingError:
@@ -60,17 +91,22 @@ class PushService:
         Never raises for a provider refusal: the customer is saved with `sync.state = failed` and the error."""
         if connection.status == "needs_reauth":
             return self._failed(customer, reauth_error(connection))
+        reread = False
         try:
             connector = self.connector_for(customer.tenant_id, connection)
             if customer.external is None:
                 remote = self._create(connector, customer)
+                if remote.updated_at is not None and remote.updated_at < self.clock() - DEFAULT_OVERLAP:
+                    # A replayed create answers with the record as first created; edits since then are older
+                    # than the sync's overlap window, so no sync would fetch them again: read the record now.
+                    remote, reread = connector.get_customer(remote.id), True
             else:
                 remote = self._update(connector, customer, changes)
         except AccountingError as error:
             if error.needs_reauth:
                 self.on_needs_reauth(customer.tenant_id, error)
             return self._failed(customer, error)
-        return self._linked(customer, remote, connection.system)
+        return self._linked(customer, remote, connection.system, adopt_contact=reread)
 
     def link(self, customer: Customer, connection: Connection, external_id: str, reactivate: bool) -> Customer:
         """Resolve a duplicate with an existing record instead of renaming: link to it (optionally reactivating)."""
@@ -152,9 +188,31 @@ class PushService:
         if adopt_contact:
             update["contact"] = remote.to_contact()
         saved = customer.model_copy(update=update)
-        self.customers.save(saved, expected_version=customer.version)
+        duplicate = self._other_customer_linked_to(customer, remote.id, system)
+        if duplicate is None:
+            self.customers.save(saved, expected_version=customer.version)
+        else:
+            saved = absorb_duplicate(saved, duplicate)
+            self.customers.save_absorbing(saved, customer.version, duplicate)
+            logger.info(
+                "duplicate local customer folded in",
+                tenant_id=customer.tenant_id,
+                customer_id=customer.id,
+                absorbed_id=duplicate.id,
+            )
         logger.info("customer pushed", tenant_id=customer.tenant_id, customer_id=customer.id)
         return saved
+
+    def _other_customer_linked_to(
+        self, customer: Customer, remote_id: str, system: AccountingSystem
+    ) -> Customer | None:
+        """A sync that ran while a create was in flight (or crashed before its link was saved) has imported the
+        new record as a customer of its own; linking to a record another customer already mirrors is the other
+        way to get there (B1's "link to the existing record")."""
+        if customer.external is not None and customer.external.id == remote_id:
+            return None
+        found = self.customers.linked_to(customer.tenant_id, system, remote_id)
+        return found if found is not None and found.id != customer.id else None
 
     def _failed(self, customer: Customer, error: AccountingError) -> Customer:
         now = self.clock()

@@ -44,6 +44,14 @@ class CustomerRepository(ABC):
 
         `customer.version` must already be `expected_version + 1`."""
 
+    @abstractmethod
+    def linked_to(self, tenant_id: str, system: str, external_id: str) -> Customer | None:
+        """The customer linked to one accounting-system record, if any (there should be at most one)."""
+
+    @abstractmethod
+    def save_absorbing(self, customer: Customer, expected_version: int, absorbed: Customer) -> None:
+        """Save `customer` and delete `absorbed` atomically, each conditional on its version (VersionConflict)."""
+
     def save_many(self, changes: list[tuple[Customer, int]]) -> list[Customer]:
         """Save many (customer, expected_version) pairs; returns those that lost a version race (not saved).
 

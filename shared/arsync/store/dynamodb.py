@@ -71,6 +71,61 @@ class DynamoCustomerRepository(DynamoTableAdapter, CustomerRepository):
                 raise CustomerNotFound(customer.id) from exc
             raise VersionConflict(customer.id, expected_version, int(old["version"]["N"])) from exc
 
+    def linked_to(self, tenant_id: str, system: str, external_id: str) -> Customer | None:
+        response = self.client.query(
+            TableName=self._table,
+            IndexName="GSI3",
+            KeyConditionExpression="GSI3PK = :pk AND GSI3SK = :external_id",
+            ExpressionAttributeValues={
+                ":pk": {"S": keys.external_pk(tenant_id, system)},
+                ":external_id": {"S": external_id},
+            },
+        )
+        for row in response.get("Items", []):
+            try:  # the index is eventually consistent: confirm on the base table
+                found = self.get(tenant_id, keys.customer_id_from_sk(row["SK"]["S"]))
+            except CustomerNotFound:
+                continue
+            if found.external is not None and found.external.id == external_id:
+                return found
+        return None
+
+    def save_absorbing(self, customer: Customer, expected_version: int, absorbed: Customer) -> None:
+        names = {"#version": "version"}
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": customer_to_item(customer),
+                            "ConditionExpression": "attribute_exists(PK) AND #version = :expected",
+                            "ExpressionAttributeNames": names,
+                            "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}},
+                        }
+                    },
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": {
+                                "PK": {"S": keys.tenant_pk(absorbed.tenant_id)},
+                                "SK": {"S": keys.customer_sk(absorbed.id)},
+                            },
+                            "ConditionExpression": "#version = :absorbed",
+                            "ExpressionAttributeNames": names,
+                            "ExpressionAttributeValues": {":absorbed": {"N": str(absorbed.version)}},
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if reasons[1:2] == ["ConditionalCheckFailed"]:
+                raise VersionConflict(absorbed.id, absorbed.version, None) from exc
+            raise VersionConflict(customer.id, expected_version, None) from exc
+
     def iter_all(self, tenant_id: str) -> Iterator[Customer]:
         """One base-table Query over the tenant's partition in 1 MB pages (no index, no per-100 round trips)."""
         request: dict[str, Any] = {

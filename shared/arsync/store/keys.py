@@ -31,6 +31,10 @@ def customer_sk(customer_id: str) -> str:
     return f"{CUSTOMER_PREFIX}{customer_id}"
 
 
+def customer_id_from_sk(sort_key: str) -> str:
+    return sort_key.removeprefix(CUSTOMER_PREFIX)
+
+
 def name_key(display_name: str) -> str:
     """Case- and accent-insensitive sort/search key, so `q` prefix search matches what users expect."""
     folded = unicodedata.normalize("NFKD", display_name).casefold()

@@ -88,6 +88,9 @@ class SyncState(BaseModel):
     bookmark: datetime | None = None
     checkpoint: Checkpoint | None = None
     paused_until: datetime | None = None
+    """No provider call before this instant: a day limit, or the circuit breaker after repeated failures."""
+    provider_failures: int = 0
+    """Consecutive runs slices that ended in a provider outage (5xx, timeouts); reset by the next success."""
     full_requested_at: datetime | None = None
     """Set when the import scope widens (B3): the next run reads everything, not just changes."""
     version: int = 0

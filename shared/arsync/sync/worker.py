@@ -4,7 +4,10 @@ Outcomes per message, so the queue never turns provider trouble into a retry sto
 - done, yielded (continuation sent), paused by a day limit (delayed continuation), needs_reauth, not
   connected, already finished, lease held by another run: the message succeeds (it is deleted);
 - a retryable provider error or an unexpected failure: the message fails and is redelivered later, resuming
-  from the last checkpoint; after the queue's maxReceiveCount it goes to the DLQ.
+  from the last checkpoint; after the queue's maxReceiveCount it goes to the DLQ;
+- the account's provider failing again and again (outage, not refusal): after `breaker_threshold` consecutive
+  outages the circuit opens: the account pauses like a day limit, one delayed continuation probes after the
+  wait (doubling up to `breaker_max_wait`), and no other worker calls that provider meanwhile.
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ from arsync.sync.models import ActiveRun, RunError, RunStatus, SyncMessage, Sync
 from arsync.sync.queue import MAX_DELAY_SECONDS, SyncQueue
 
 WorkerOutcome = Literal[
-    "completed", "yielded", "paused", "waiting", "failed", "skipped", "not_found", "finished", "busy"
+    "completed", "yielded", "paused", "circuit_open", "waiting", "failed", "skipped", "not_found", "finished", "busy"
 ]
 DEFAULT_TIME_MARGIN_MS = 60_000
 DEFAULT_DAY_LIMIT_WAIT = timedelta(hours=1)
+OUTAGE = ErrorCategory.PROVIDER_UNAVAILABLE
+"""Only outages trip the breaker: a refusal (4xx) is about our request, a 429 is handled by waiting."""
 
 
 class ConnectorProvider(Protocol):
@@ -68,6 +73,9 @@ class SyncWorker:
     clock: Clock = utc_now
     lease_seconds: int = 900
     time_margin_ms: int = DEFAULT_TIME_MARGIN_MS
+    breaker_threshold: int = 3
+    breaker_base_wait: timedelta = timedelta(minutes=5)
+    breaker_max_wait: timedelta = timedelta(hours=1)
 
     def __post_init__(self) -> None:
         if self.engine is None:
@@ -87,7 +95,7 @@ class SyncWorker:
             return "finished"  # a redelivery of a run that already ended
         state = self.store.get_state(tenant)
         if state.paused_until is not None and state.paused_until > now:
-            # Early delivery during a day-limit pause: no provider call; bridge the wait with another delay.
+            # Early delivery during a pause (day limit, open circuit): no provider call; bridge the wait.
             self.store.claim_active(tenant, ActiveRun(run_id=run.id, since=now), run.id)  # still alive: coalesce
             self._continue(message, state.paused_until - now)
             return "waiting"
@@ -101,12 +109,17 @@ class SyncWorker:
             self._finish(run, "skipped", now, note="another sync run was in progress")
             return "busy"
         try:
-            return self._run(message, run, connection, remaining_ms)
+            return self._run(message, run, connection, remaining_ms, recovering=state.provider_failures > 0)
         finally:
             self.store.release_lease(tenant, run.id)
 
     def _run(
-        self, message: SyncMessage, run: SyncRun, connection: Connection, remaining_ms: Callable[[], int]
+        self,
+        message: SyncMessage,
+        run: SyncRun,
+        connection: Connection,
+        remaining_ms: Callable[[], int],
+        recovering: bool,
     ) -> WorkerOutcome:
         tenant, now = run.tenant_id, self.clock()
         if run.status == "queued" or run.started_at is None:
@@ -127,6 +140,9 @@ class SyncWorker:
             )
         except AccountingError as error:
             return self._provider_error(message, run, error)
+        if recovering:
+            self._update_state(tenant, provider_failures=0)
+            logger.info("provider answering again; circuit closed", tenant_id=tenant, run_id=run.id)
         if outcome == "yielded":
             run.updated_at = self.clock()
             self.store.put_run(run)
@@ -149,10 +165,12 @@ class SyncWorker:
             reset_at = error.reset_at or now + DEFAULT_DAY_LIMIT_WAIT
             run.paused_until, run.updated_at = reset_at, now
             self.store.put_run(run)
-            self._pause(tenant, reset_at)
+            self._update_state(tenant, paused_until=reset_at)
             self._continue(message, reset_at - now)
             logger.warning("provider day limit reached; account paused", tenant_id=tenant, run_id=run.id)
             return "paused"
+        if error.category is OUTAGE and self._open_circuit(message, run, now):
+            return "circuit_open"
         if error.needs_reauth:
             self.on_needs_reauth(tenant, error)
             self._finish(run, "failed", now)
@@ -166,11 +184,32 @@ class SyncWorker:
         logger.warning("provider refused the sync; run failed", tenant_id=tenant, category=error.category.value)
         return "failed"
 
-    def _pause(self, tenant_id: str, until: datetime) -> None:
+    def _open_circuit(self, message: SyncMessage, run: SyncRun, now: datetime) -> bool:
+        """Count the outage; from the threshold on, pause the account instead of burning the message's retries."""
+        state = self.store.get_state(run.tenant_id)
+        failures = state.provider_failures + 1
+        if failures < self.breaker_threshold:
+            self._update_state(run.tenant_id, provider_failures=failures)
+            return False
+        wait = min(self.breaker_base_wait * 2 ** (failures - self.breaker_threshold), self.breaker_max_wait)
+        self._update_state(run.tenant_id, provider_failures=failures, paused_until=now + wait)
+        run.paused_until, run.updated_at = now + wait, now
+        self.store.put_run(run)
+        self._continue(message, wait)
+        logger.warning(
+            "provider keeps failing; circuit open",
+            tenant_id=run.tenant_id,
+            run_id=run.id,
+            failures=failures,
+            probe_in_seconds=int(wait.total_seconds()),
+        )
+        return True
+
+    def _update_state(self, tenant_id: str, **changes: object) -> None:
         for _ in range(3):
             state = self.store.get_state(tenant_id)
             try:
-                self.store.save_state(tenant_id, state.model_copy(update={"paused_until": until}))
+                self.store.save_state(tenant_id, state.model_copy(update=changes))
                 return
             except VersionConflict:
                 continue

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -10,6 +11,7 @@ from arsync.connectors.errors import AccountingError, ErrorCategory
 from arsync.models.account import AccountSettings, Connection
 from arsync.models.api import CustomerCreateRequest, CustomerUpdateRequest
 from arsync.models.common import AccountingSystem, SyncState
+from arsync.models.customer import Balance, Customer, CustomerContact, ExternalRef, SyncStatus
 from arsync.services.customers import CustomerService
 from arsync.services.push import PushService
 from tests.fakes import InMemoryAccountRepository, InMemoryCustomerRepository, InMemoryIdempotencyGuard
@@ -166,3 +168,77 @@ def test_retry_of_an_ambiguous_failure_reuses_the_provider_key(world: World) -> 
     first_key, second_key = world.creates()
     assert first_key == second_key
     assert [c.display_name for c in world.remote.customers.values()] == ["Ambiguous Co"]
+
+
+def _mirror_of(world: World, remote_id: str, name: str) -> Customer:
+    """The customer a sync imports for a remote record (AR fields the user added there included)."""
+    mirror = Customer(
+        tenant_id="t1",
+        id="cus_imported",
+        contact=CustomerContact(display_name=name),
+        external=ExternalRef(system=world.remote.system, id=remote_id, sync_token="0"),
+        notes="Call before noon",
+        balance=Balance(
+            outstanding=Decimal("120.00"),
+            total_due=Decimal("120.00"),
+            unapplied_credit=Decimal("0"),
+            source="computed",
+            as_of=NOW,
+        ),
+        sync=SyncStatus(state=SyncState.SYNCED, last_synced_at=NOW),
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    world.customers.add(mirror)
+    return mirror
+
+
+def test_linking_to_a_record_another_customer_mirrors_folds_that_customer_in(world: World) -> None:
+    existing = world.remote.add_remote("Acme Ltd")
+    _mirror_of(world, existing.id, "Acme Ltd")
+    customer = world.service.create("t1", CustomerCreateRequest(display_name="Acme Ltd", industry="Retail"))
+    assert customer.sync.error is not None and customer.sync.error.existing_id == existing.id
+
+    linked = world.service.link("t1", customer.id, existing.id, reactivate=False)
+
+    assert [c.id for c in world.customers.items.values()] == [customer.id]
+    assert linked.external is not None and linked.external.id == existing.id
+    assert (linked.industry, linked.notes) == ("Retail", "Call before noon")  # ours kept, the mirror's added
+    assert linked.balance is not None and linked.balance.outstanding == Decimal("120.00")
+    assert world.customers.get("t1", customer.id) == linked
+
+
+def test_a_sync_between_a_crashed_create_and_its_retry_leaves_one_customer(world: World) -> None:
+    world.remote.crash_after_commit = True
+    with pytest.raises(KeyboardInterrupt):
+        world.service.create("t1", CustomerCreateRequest(display_name="Crashy Co"), idempotency_key="idem-1")
+    (pending,) = world.customers.items.values()
+    (committed,) = world.remote.customers.values()
+    _mirror_of(world, committed.id, "Crashy Co")  # the hourly sync imported the committed record
+
+    retried = world.pusher.push(pending, world.accounts.get_connection("t1"))  # type: ignore[arg-type]
+
+    assert [c.id for c in world.customers.items.values()] == [pending.id]
+    assert retried.sync.state is SyncState.SYNCED and retried.external is not None
+    assert retried.external.id == committed.id and retried.notes == "Call before noon"
+
+
+def test_a_replayed_create_older_than_the_sync_window_is_read_again(world: World) -> None:
+    """The provider answers a replayed create with the record as first created; an edit made since then and
+    older than the sync's overlap would never be fetched again, so the record is re-read."""
+    world.remote.crash_after_commit = True
+    with pytest.raises(KeyboardInterrupt):
+        world.service.create("t1", CustomerCreateRequest(display_name="Crashy Co"), idempotency_key="idem-1")
+    (pending,) = world.customers.items.values()
+    (key,) = world.remote.replies
+    created = world.remote.replies[key].model_copy(update={"updated_at": NOW - timedelta(minutes=30)})
+    world.remote.replies[key] = created
+    world.remote.customers[created.id] = created.model_copy(
+        update={"email": "ap@crashy.example", "sync_token": "1", "updated_at": NOW - timedelta(minutes=20)}
+    )
+
+    retried = world.pusher.push(pending, world.accounts.get_connection("t1"))  # type: ignore[arg-type]
+
+    assert retried.contact.email == "ap@crashy.example"
+    assert retried.external is not None and retried.external.sync_token == "1"
+    assert ("get", created.id) in world.remote.calls

@@ -173,6 +173,13 @@ class InMemorySyncStore(SyncStore):
         """Test helper: a customer as the API would have stored it."""
         self.items[(keys.tenant_pk(customer.tenant_id), keys.customer_sk(customer.id))] = customer_to_item(customer)
 
+    def delete_customer(self, customer: Customer) -> None:
+        """Test helper: the API folding a duplicate away (conditional on its version, as in DynamoDB)."""
+        stored = self.get_customer(customer.tenant_id, customer.id)
+        if stored is None or stored.version != customer.version:
+            raise VersionConflict(customer.id, customer.version, stored.version if stored else None)
+        del self.items[(keys.tenant_pk(customer.tenant_id), keys.customer_sk(customer.id))]
+
     def put_new_customers(self, customers: Sequence[Customer]) -> None:
         self._count_batches(len(customers))
         for customer in customers:

@@ -244,3 +244,73 @@ def test_handler_reports_exactly_the_failed_message_ids(world: World, monkeypatc
     response = app.lambda_handler(event, LocalLambdaContext(function_name="sync-worker", timeout_seconds=300))
     assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["m-flaky", "m-poison"]
     assert world.service.get_run("good", good.id).status == "succeeded"
+
+
+def test_repeated_outages_open_the_circuit_then_one_probe_per_wait_until_recovery(world: World) -> None:
+    """F6: a provider down for good costs at most one call per recovery wait; the message never reaches the DLQ
+    (it is not failed once the circuit is open) and the account resumes by itself when the provider answers."""
+    failing = world.connect("t1")
+    healthy = world.connect("t2")
+    down = {"on": True}
+
+    def outage(name: str) -> None:
+        if down["on"]:
+            raise AccountingError(QBO, ErrorCategory.PROVIDER_UNAVAILABLE, "Service Unavailable", http_status=503)
+
+    failing.before_call = outage
+    run = world.service.request_sync("t1", "schedule")
+    message = world.queue.sent.pop()[0]
+    for _ in range(world.worker.breaker_threshold - 1):  # below the threshold SQS redelivers as before
+        with pytest.raises(RetryableSyncError):
+            world.worker.handle(message, lambda: 300_000)
+    assert world.store.states["t1"].provider_failures == world.worker.breaker_threshold - 1
+
+    assert world.worker.handle(message, lambda: 300_000) == "circuit_open"
+    assert [d for _, d in world.queue.sent] == [301]  # the probe: one delayed continuation
+    assert world.store.states["t1"].paused_until == T0 + timedelta(minutes=5)
+    assert world.service.get_run("t1", run.id).errors[-1].message == "Service Unavailable"
+
+    # Early deliveries (duplicates, sync-now) call nothing; another tenant is untouched meanwhile.
+    calls = len(failing.calls)
+    assert world.worker.handle(message, lambda: 300_000) == "waiting"
+    assert len(failing.calls) == calls
+    world.service.request_sync("t2", "manual")
+    world.queue.sent = [(m, d) for m, d in world.queue.sent if m.tenant_id == "t2"]
+    assert world.deliver() == ["completed"] and healthy.calls
+
+    waits = []
+    for _ in range(4):  # still down: one call per probe, the wait doubles up to the cap
+        world.clock.now = world.store.states["t1"].paused_until + timedelta(seconds=1)
+        calls = len(failing.calls)
+        assert world.worker.handle(message, lambda: 300_000) == "circuit_open"
+        assert len(failing.calls) == calls + 1
+        waits.append(world.store.states["t1"].paused_until - world.clock.now)
+    assert waits == [timedelta(minutes=10), timedelta(minutes=20), timedelta(minutes=40), timedelta(hours=1)]
+
+    down["on"] = False
+    world.clock.now = world.store.states["t1"].paused_until + timedelta(seconds=1)
+    assert world.worker.handle(message, lambda: 300_000) == "completed"
+    state = world.store.states["t1"]
+    assert state.provider_failures == 0 and state.paused_until is None
+    assert world.service.get_run("t1", run.id).status == "succeeded"
+
+
+def test_refusals_and_rate_limits_never_trip_the_circuit(world: World) -> None:
+    connector = world.connect("t1")
+    errors = iter(
+        [AccountingError(QBO, ErrorCategory.RATE_LIMITED, "Too Many Requests", http_status=429)] * 5
+        + [AccountingError(QBO, ErrorCategory.VALIDATION_FAILED, "Invalid query", http_status=400)]
+    )
+
+    def refuse(name: str) -> None:
+        raise next(errors)
+
+    connector.before_call = refuse
+    world.service.request_sync("t1", "manual")
+    message = world.queue.sent.pop()[0]
+    for _ in range(5):
+        with pytest.raises(RetryableSyncError):
+            world.worker.handle(message, lambda: 300_000)
+    assert world.worker.handle(message, lambda: 300_000) == "failed"
+    state = world.store.get_state("t1")
+    assert state.provider_failures == 0 and state.paused_until is None
