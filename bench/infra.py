@@ -166,6 +166,8 @@ def connect_account(system: str, base_url: str, customers: int, invoices_per_cus
     admin.call("POST", "limits", {"per_minute": UNLIMITED, "concurrent": 1000, "per_day": UNLIMITED})
     if system == "xero":
         admin.call("POST", "limits", {"app_per_minute": UNLIMITED})
+    else:
+        admin.call("POST", "limits/batch", {"per_minute": UNLIMITED})  # a full import sends one batch per list
     admin.call("POST", "clock", {"set": (datetime.now(UTC) - timedelta(hours=2)).isoformat()})
     admin.call(
         "POST",

@@ -73,6 +73,14 @@ list is:
   by transactions do not bump the customer's SyncToken or LastUpdatedTime.
 * Webhooks use the legacy ``eventNotifications`` payload; deactivating a customer is reported as operation
   ``Delete`` (the reference's recommendation; the real operation list for Customer is unknown).
+* ``POST /batch``: ``{"BatchItemRequest":[{"bId":"1","Query":"SELECT ..."}]}`` →
+  ``{"BatchItemResponse":[{"bId":"1","QueryResponse":{...}}],"time":...}``, items in request order, a failing
+  item answered by its own ``{"bId":..,"Fault":{"Error":[..],"type":"ValidationFault"}}`` in a 200 (shape from
+  python-quickbooks ``tests/unit/test_batch.py``). Only ``Query`` items are implemented; create/update/delete
+  items get a per-item ``Unsupported Operation`` fault. More than 30 items (the limits page's recommended
+  maximum) → 400 ValidationFault code ``6000`` (real code and wording unknown). Batch requests also count
+  against their own 40-a-minute limit per realm (429 like any throttle); ``POST /_admin/limits/batch``
+  ``{"per_minute": N}`` changes it.
 * Authorization codes live 300 s; token-endpoint errors are ``{"error": ...}`` JSON (``invalid_client`` 401,
   ``invalid_grant`` 400, ``unsupported_grant_type`` 400).
 """
@@ -108,6 +116,7 @@ from local.emulators.common import (
     EmulatorRuntime,
     FaultRule,
     Limits,
+    RateLimiter,
     RunningEmulator,
     json_object_body,
     make_common_admin_blueprint,
@@ -153,6 +162,8 @@ class EmulatorConfig:
     client_secret: str = "qbo-emulator-secret"
     redirect_uris: tuple[str, ...] = ()  # empty: any redirect_uri is accepted for the default client
     max_log_entries: int = 50_000
+    batch_max_items: int = 30  # "Recommended maximum number of payloads in a single batch request is 30"
+    batch_per_minute: int | None = 40  # "Throttled at 40 Batch requests per minute, per realm ID and app"
     webhook_timeout: float = 5.0
 
 
@@ -393,6 +404,7 @@ class QboState:
         self.runtime = EmulatorRuntime.create(
             Limits(config.per_minute, config.concurrent, config.per_day), config.max_log_entries
         )
+        self.batch_limiter = RateLimiter(self.runtime.clock, Limits(per_minute=config.batch_per_minute))
         self.lock = threading.RLock()
         try:
             self.tz: tzinfo = ZoneInfo(config.timezone)
@@ -453,6 +465,7 @@ class QboState:
             self.webhook_url = None
             self.webhook_key = None
         self.runtime.reset()
+        self.batch_limiter.reset()
 
     def create_company(self, name: str, company_id: str | None = None) -> Company:
         with self.lock:
@@ -2147,6 +2160,39 @@ def create_app(config: EmulatorConfig | None = None) -> Flask:
         result["time"] = state.time_text()
         return json_response(result)
 
+    @app.post("/v3/company/<realm>/batch")
+    def batch(realm: str) -> Response:
+        company = company_or_403(realm)
+        payload = read_json_body()
+        items = payload.get("BatchItemRequest")
+        if not isinstance(items, list) or not items:
+            raise required_fault("BatchItemRequest")
+        if len(items) > cfg.batch_max_items:
+            raise business_fault(f"Batch size {len(items)} exceeds the maximum of {cfg.batch_max_items} items.")
+        if state.batch_limiter.acquire(realm) is not None:
+            return throttled()
+        state.batch_limiter.release(realm)  # the window counts batches; concurrency is the realm limiter's
+        responses = [batch_item(company, item) for item in items]
+        return json_response({"BatchItemResponse": responses, "time": state.time_text()})
+
+    def batch_item(company: Company, item: Any) -> dict[str, Any]:
+        bid = str(item.get("bId", "")) if isinstance(item, dict) else ""
+        try:
+            if not isinstance(item, dict) or not bid:
+                raise required_fault("bId")
+            if not isinstance(item.get("Query"), str):
+                raise QboFault("Unsupported Operation", "Only Query batch items are supported by the emulator.", "500")
+            result = service.run_query(company, item["Query"])
+        except QueryError as exc:
+            return {
+                "bId": bid,
+                "Fault": {"Error": [fault_error(exc.message, exc.detail, exc.code)], "type": "ValidationFault"},
+            }
+        except QboFault as exc:
+            error = fault_error(exc.message, exc.detail, exc.code, exc.element)
+            return {"bId": bid, "Fault": {"Error": [error], "type": exc.fault_type}}
+        return {"bId": bid, **result}
+
     @app.get("/v3/company/<realm>/cdc")
     def cdc(realm: str) -> Response:
         company = company_or_403(realm)
@@ -2183,6 +2229,10 @@ def register_admin(app: Flask, state: QboState, service: QboService) -> None:
             str(body.get("name") or "Sandbox Company_US_1"), str(body["company_id"]) if body.get("company_id") else None
         )
         return ok({"company_id": company.realm_id, "name": company.name}, 201)
+
+    @app.post("/_admin/limits/batch")
+    def admin_batch_limits() -> tuple[Response, int]:
+        return ok(state.batch_limiter.configure(json_object_body()).to_json())
 
     @app.post("/_admin/companies/<cid>/seed")
     def admin_seed(cid: str) -> tuple[Response, int]:

@@ -412,6 +412,41 @@ def test_query_paging_boundaries_and_active_filter(api: Api) -> None:
     assert by_get.headers["intuit_tid"]
 
 
+def test_batch_query_items_answer_per_item_with_their_own_faults(api: Api) -> None:
+    api.company(seed={"customers": 12, "inactive": 2, "invoices_per_customer": [0, 0], "seed": 3})
+    items = [
+        {"bId": "n", "Query": "SELECT COUNT(*) FROM Customer WHERE Active IN (true, false)"},
+        {"bId": "p", "Query": "SELECT * FROM Customer ORDERBY Id STARTPOSITION 1 MAXRESULTS 5"},
+        {"bId": "bad", "Query": "SELECT * FROM Customer WHERE"},
+        {"bId": "w", "operation": "create", "Customer": {"DisplayName": "X"}},
+    ]
+    resp = api.post("/batch", {"BatchItemRequest": items})
+    assert resp.status_code == 200
+    body = resp.json()
+    assert set(body) == {"BatchItemResponse", "time"}
+    answers = body["BatchItemResponse"]
+    assert [a["bId"] for a in answers] == ["n", "p", "bad", "w"]
+    assert answers[0]["QueryResponse"] == {"totalCount": 12}
+    page = answers[1]["QueryResponse"]
+    assert page["startPosition"] == 1 and page["maxResults"] == 5 and len(page["Customer"]) == 5
+    assert answers[2]["Fault"]["type"] == "ValidationFault" and answers[2]["Fault"]["Error"][0]["code"] == "4000"
+    assert answers[3]["Fault"]["Error"][0]["Message"] == "Unsupported Operation"
+    too_many = [{"bId": str(n), "Query": "SELECT COUNT(*) FROM Invoice"} for n in range(31)]
+    assert only_error(api.post("/batch", {"BatchItemRequest": too_many}))["code"] == "6000"
+    assert only_error(api.post("/batch", {}))["code"] == "2020"
+
+
+def test_batch_requests_have_their_own_per_minute_limit(api: Api) -> None:
+    api.company()
+    assert api.admin("POST", "/limits/batch", {"per_minute": 2}).json()["per_minute"] == 2
+    one = {"BatchItemRequest": [{"bId": "1", "Query": "SELECT COUNT(*) FROM Customer"}]}
+    codes = [api.post("/batch", one).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    assert api.query("SELECT COUNT(*) FROM Customer").status_code == 200  # plain queries are not batch-limited
+    api.clock(advance_seconds=61)
+    assert api.post("/batch", one).status_code == 200
+
+
 def test_query_conditions_and_errors(api: Api) -> None:
     api.company()
     for name in ("Amy's Bird Sanctuary", "Amy Lane", "Bill's Windsurf Shop"):

@@ -463,11 +463,18 @@ class XeroConnector(OAuthHttpAdapter):
         params: dict[str, str] | None = None,
         since: datetime | None = None,
     ) -> tuple[list[dict[str, Any]], bool]:
-        """One page of an endpoint; returns (rows, is_last). A short page is the last one (§2.4)."""
+        """One page of an endpoint; returns (rows, is_last).
+
+        A paged Xero response carries `pagination.pageCount` (§2.1, §2.4): the page that reaches it is the last,
+        so a list that is an exact multiple of the page size costs no extra empty read. Without `pagination`, a
+        short page is the last one. An empty page always ends the list (rows deleted between reads)."""
         query = {"page": str(page), "pageSize": str(PAGE_SIZE), **(params or {})}
         headers = {"If-Modified-Since": since.astimezone(UTC).isoformat(timespec="milliseconds")} if since else None
         body = self._call("GET", endpoint, params=query, headers=headers)
         rows = body.get(endpoint) or []
+        page_count = (body.get("pagination") or {}).get("pageCount")
+        if isinstance(page_count, int) and not isinstance(page_count, bool):
+            return rows, page >= page_count or not rows
         return rows, len(rows) < PAGE_SIZE
 
     def _one_contact(self, body: dict[str, Any]) -> RemoteCustomer:

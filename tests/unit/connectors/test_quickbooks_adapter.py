@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
+from arsync.connectors.base import encode_cursor
 from arsync.connectors.errors import AccountingError, ErrorCategory
 from arsync.connectors.http import RateLimiterRegistry, RetryPolicy
 from arsync.connectors.quickbooks import (
@@ -228,15 +230,70 @@ def test_cdc_at_the_cap_falls_back():
     assert "STARTPOSITION 1 MAXRESULTS 1000" in transport.sent[1].text
 
 
-def test_list_customers_pages_at_1000():
+def _batch(total: int, rows: list[dict[str, Any]], entity: str = "Customer") -> Reply:
+    page = {entity: rows, "startPosition": 1, "maxResults": len(rows)} if rows else {}
+    items = [{"bId": "count", "QueryResponse": {"totalCount": total}}, {"bId": "page", "QueryResponse": page}]
+    return Reply(200, {"BatchItemResponse": items, "time": "2026-03-01T04:00:00.000-08:00"})
+
+
+def test_a_full_read_starts_with_one_batch_of_the_count_and_the_first_page():
+    rows = [{"Id": str(i), "DisplayName": f"C{i}"} for i in range(1000)]
+    qbo, transport = connector(_batch(1000, rows))
+    first = qbo.list_customers(include_inactive=False)
+    assert len(first.items) == 1000 and first.next_cursor is None  # exactly 1000: no empty second read
+    assert len(transport.sent) == 1 and transport.sent[0].path.endswith("/batch")
+    sent = transport.sent[0].json()["BatchItemRequest"]
+    assert sent == [
+        {"bId": "count", "Query": "SELECT COUNT(*) FROM Customer WHERE Active = true"},
+        {
+            "bId": "page",
+            "Query": "SELECT * FROM Customer WHERE Active = true ORDERBY Id STARTPOSITION 1 MAXRESULTS 1000",
+        },
+    ]
+
+
+def test_the_count_stops_the_read_at_the_last_full_page():
+    rows = [{"Id": str(i), "DisplayName": f"C{i}"} for i in range(1000)]
+    qbo, transport = connector(_batch(2000, rows), Reply(200, {"QueryResponse": {"Customer": rows}}))
+    first = qbo.list_customers(include_inactive=False)
+    assert first.next_cursor is not None
+    second = qbo.list_customers(include_inactive=False, cursor=first.next_cursor)
+    assert len(second.items) == 1000 and second.next_cursor is None
+    assert "STARTPOSITION 1001 MAXRESULTS 1000" in transport.sent[1].text
+    assert len(transport.sent) == 2
+
+
+def test_an_empty_list_is_one_batch():
+    qbo, transport = connector(_batch(0, [], "Invoice"))
+    page = qbo.list_invoices()
+    assert page.items == () and page.next_cursor is None and len(transport.sent) == 1
+
+
+def test_a_cursor_without_a_count_falls_back_to_the_short_page_rule():
     rows = [{"Id": str(i), "DisplayName": f"C{i}"} for i in range(1000)]
     qbo, transport = connector(Reply(200, {"QueryResponse": {"Customer": rows}}), Reply(200, {"QueryResponse": {}}))
-    first = qbo.list_customers(include_inactive=False)
-    assert len(first.items) == 1000 and first.next_cursor
-    second = qbo.list_customers(include_inactive=False, cursor=first.next_cursor)
-    assert second.items == () and second.next_cursor is None
-    assert "WHERE Active = true" in transport.sent[0].text
-    assert "STARTPOSITION 1001 MAXRESULTS 1000" in transport.sent[1].text
+    legacy = encode_cursor("qbo-customers-active", start=1001)
+    second = qbo.list_customers(include_inactive=False, cursor=legacy)
+    assert len(second.items) == 1000 and second.next_cursor is not None  # full page, no count: read on
+    third = qbo.list_customers(include_inactive=False, cursor=second.next_cursor)
+    assert third.items == () and third.next_cursor is None
+    assert "STARTPOSITION 2001" in transport.sent[1].text
+
+
+def test_a_batch_item_fault_is_raised_with_the_provider_words():
+    fault = {"Error": [{"Message": "Error parsing query", "Detail": "QueryParserError: x", "code": "4000"}]}
+    body = {
+        "BatchItemResponse": [
+            {"bId": "count", "QueryResponse": {"totalCount": 3}},
+            {"bId": "page", "Fault": {**fault, "type": "ValidationFault"}},
+        ],
+        "time": "2026-03-01T04:00:00.000-08:00",
+    }
+    qbo, _ = connector(Reply(200, body))
+    with pytest.raises(AccountingError) as info:
+        qbo.list_payments()
+    assert info.value.category == ErrorCategory.VALIDATION_FAILED
+    assert "Error parsing query" in info.value.message
 
 
 def test_token_exchange_and_refresh():

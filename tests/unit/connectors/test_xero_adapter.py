@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from pydantic import SecretStr
 
+from arsync.connectors.base import encode_cursor
 from arsync.connectors.errors import AccountingError, ErrorCategory
 from arsync.connectors.http import RateLimiterRegistry, RetryPolicy
 from arsync.connectors.xero import (
@@ -175,6 +176,27 @@ def test_find_by_name_uses_where_or_search_term_and_includes_archived():
     assert [c.id for c in xero.find_customers_by_name('Bat "Quote" Man')] == ["c-1"]
     assert transport.sent[1].query["searchTerm"] == 'Bat "Quote" Man'
     assert "where" not in transport.sent[1].query
+
+
+def _paged(endpoint: str, rows: list[dict], page: int, page_count: int, item_count: int) -> Reply:
+    pagination = {"page": page, "pageSize": 1000, "pageCount": page_count, "itemCount": item_count}
+    return Reply(200, {"Status": "OK", "pagination": pagination, endpoint: rows})
+
+
+def test_pagination_page_count_ends_a_list_without_an_empty_read():
+    full = [{"ContactID": f"c{i}", "Name": f"N{i}"} for i in range(1000)]
+    xero, transport = connector(_paged("Contacts", full, 1, 2, 2000), _paged("Contacts", full, 2, 2, 2000))
+    first = xero.list_customers(include_inactive=True)
+    assert first.next_cursor is not None
+    second = xero.list_customers(include_inactive=True, cursor=first.next_cursor)
+    assert len(second.items) == 1000 and second.next_cursor is None  # page 2 of 2: no third (empty) read
+    assert [s.query["page"] for s in transport.sent] == ["1", "2"]
+
+
+def test_an_empty_paged_list_and_an_empty_page_both_end_the_read():
+    xero, _ = connector(_paged("Invoices", [], 1, 0, 0), _paged("Payments", [], 2, 3, 2500))
+    assert xero.list_invoices().next_cursor is None
+    assert xero.list_payments(encode_cursor("xero-payments", page=2)).next_cursor is None  # rows gone under us
 
 
 def test_changes_since_walks_every_endpoint_with_if_modified_since():
