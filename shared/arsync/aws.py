@@ -16,6 +16,15 @@ def client(service: str) -> Any:
     return boto3.session.Session().client(service, config=config)
 
 
+THROTTLING_CODES = frozenset({"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"})
+
+
+def is_throttling(error: BaseException | None) -> bool:
+    """A botocore ClientError that DynamoDB raised because it is over capacity (already retried by the client)."""
+    response = getattr(error, "response", None)
+    return isinstance(response, dict) and response.get("Error", {}).get("Code") in THROTTLING_CODES
+
+
 class DynamoTableAdapter:
     """Base of every DynamoDB adapter: the table name, and a client made on first use (or injected)."""
 

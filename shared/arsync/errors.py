@@ -98,6 +98,18 @@ class RequestInProgress(DomainError):
         super().__init__("A request with this Idempotency-Key is still being processed. Retry in a moment.")
 
 
+class StoreBusy(DomainError):
+    """DynamoDB kept throttling after the client's own retries: the caller should come back shortly."""
+
+    retry_after_seconds = 1
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The service is handling more writes than it can store right now. Retry in a moment; a retry with "
+            "the same Idempotency-Key is safe."
+        )
+
+
 class NotConnected(DomainError):
     def __init__(self) -> None:
         super().__init__("This account is not connected to an accounting system. Connect one first.")

@@ -17,9 +17,11 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from botocore.exceptions import ClientError
 
 from arsync import errors
 from arsync.api.auth import Unauthenticated
+from arsync.aws import is_throttling
 from arsync.connectors.errors import CATALOG, AccountingError, ErrorCategory
 from arsync.models.customer import AccountingErrorInfo, Customer
 from arsync.models.mapping import customer_response
@@ -60,6 +62,7 @@ _RESOLUTION = {
     "validation_failed": "Correct the fields listed in `errors` and send the request again.",
     "payload_too_large": "Send a smaller request body.",
     "unsupported_media_type": "Send the body as JSON with `Content-Type: application/json`.",
+    "service_busy": "Retry after the number of seconds in the Retry-After header.",
     "internal_error": "Try again later; if it keeps happening, contact support with the request id.",
 }
 
@@ -195,6 +198,10 @@ def _domain_handler(status: int, code: str) -> Any:
     return handle
 
 
+def _busy(detail: str, retry_after_seconds: int) -> Response[str]:
+    return problem(503, "service_busy", detail, headers={"Retry-After": str(retry_after_seconds)})
+
+
 def register(app: APIGatewayRestResolver) -> None:
     """Attach every handler; routes themselves contain no try/except."""
 
@@ -219,3 +226,14 @@ def register(app: APIGatewayRestResolver) -> None:
     def _unexpected(error: Exception) -> Response[str]:
         logger.exception("unhandled error", error_type=type(error).__name__)
         return problem(500, "internal_error", "Something went wrong on our side.")
+
+    @app.exception_handler(errors.StoreBusy)
+    def _store_busy(error: errors.StoreBusy) -> Response[str]:
+        return _busy(str(error), error.retry_after_seconds)
+
+    @app.exception_handler(ClientError)
+    def _aws_error(error: ClientError) -> Response[str]:
+        """DynamoDB throttling that outlasted the client's retries is a 503 to retry, not a 500."""
+        if is_throttling(error):
+            return _busy(str(errors.StoreBusy()), errors.StoreBusy.retry_after_seconds)
+        return _unexpected(error)

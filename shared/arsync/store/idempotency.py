@@ -12,11 +12,12 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
 
 from arsync import aws
-from arsync.errors import IdempotencyKeyReused, RequestInProgress
+from arsync.errors import IdempotencyKeyReused, RequestInProgress, StoreBusy
 from arsync.services.idempotency import IdempotencyGuard
 from arsync.store import keys
 
@@ -64,4 +65,8 @@ class PowertoolsIdempotencyGuard(IdempotencyGuard):
             raise IdempotencyKeyReused() from exc
         except IdempotencyAlreadyInProgressError as exc:
             raise RequestInProgress() from exc
+        except IdempotencyPersistenceLayerError as exc:
+            if aws.is_throttling(exc.__cause__) or any(aws.is_throttling(arg) for arg in exc.args):
+                raise StoreBusy() from exc
+            raise
         return result
