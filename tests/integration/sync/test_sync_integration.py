@@ -138,10 +138,11 @@ def test_partial_batch_failure_redelivers_only_the_failed_message_then_dead_lett
     good, _ = env.connect(5)
     flaky, connector = env.connect(5)
 
-    def unavailable(name: str) -> None:
-        raise AccountingError(QBO, ErrorCategory.PROVIDER_UNAVAILABLE, "Service Unavailable", http_status=503)
+    def poison(name: str) -> None:
+        if name == "list_invoices":
+            raise RuntimeError("unexpected provider payload")  # a bug, not an outage: every delivery fails
 
-    connector.before_call = unavailable
+    connector.before_call = poison
     good_run = env.service.request_sync(good, "manual")
     flaky_run = env.service.request_sync(flaky, "manual")
     env.scheduler.drain()
@@ -153,6 +154,27 @@ def test_partial_batch_failure_redelivers_only_the_failed_message_then_dead_lett
     assert [json.loads(m["Body"])["run_id"] for m in dead] == [flaky_run.id]
     for m in dead:
         sqs.delete_message(QueueUrl=env.resources.dlq_url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def test_a_provider_outage_opens_the_circuit_instead_of_dead_lettering(env: Env) -> None:
+    down, connector = env.connect(5)
+
+    def unavailable(name: str) -> None:
+        raise AccountingError(QBO, ErrorCategory.PROVIDER_UNAVAILABLE, "Service Unavailable", http_status=503)
+
+    connector.before_call = unavailable
+    run = env.service.request_sync(down, "manual")
+    env.scheduler.drain()
+
+    assert len(connector.calls) == env.worker.breaker_threshold  # then the circuit opened: no further calls
+    paused = env.service.get_run(down, run.id)
+    assert paused.status == "running" and paused.paused_until is not None
+    assert paused.errors[-1].message == "Service Unavailable"
+    sqs = boto3.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=env.resources.queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"  # the probe, waiting out the pause
+    assert sqs.receive_message(QueueUrl=env.resources.dlq_url).get("Messages", []) == []
+    sqs.purge_queue(QueueUrl=env.resources.queue_url)  # the probe would otherwise surface in a later test
 
 
 def test_scheduled_dispatch_queues_one_run_per_connected_account(env: Env) -> None:
