@@ -58,7 +58,11 @@ class SyncStore(ABC):
 
     @abstractmethod
     def acquire_lease(self, tenant_id: str, owner: str, now: datetime, ttl_seconds: int) -> bool:
-        """True if absent, expired or already owned by `owner` (a continuation of the same run)."""
+        """True if absent, expired or already owned by `owner`."""
+
+    @abstractmethod
+    def lease_holder(self, tenant_id: str, now: datetime) -> str | None:
+        """The owner of the account's unexpired lease, if any."""
 
     @abstractmethod
     def release_lease(self, tenant_id: str, owner: str) -> None: ...
@@ -283,6 +287,12 @@ class DynamoSyncStore(SyncStore):
                 return False
             raise
         return True
+
+    def lease_holder(self, tenant_id: str, now: datetime) -> str | None:
+        item = self._get(tenant_id, keys.sync_lease_sk())
+        if item is None or int(item["expires_at"]["N"]) < int(now.timestamp()):
+            return None
+        return item["owner"]["S"]
 
     def release_lease(self, tenant_id: str, owner: str) -> None:
         self._delete_if(tenant_id, keys.sync_lease_sk(), "owner", owner)

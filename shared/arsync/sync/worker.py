@@ -12,6 +12,7 @@ Outcomes per message, so the queue never turns provider trouble into a retry sto
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +44,15 @@ class ConnectorProvider(Protocol):
 
 
 NeedsReauthCallback = Callable[[str, AccountingError], None]
+
+
+def lease_token(run_id: str) -> str:
+    """Unique per invocation: two deliveries of one message must not both hold the account's lease."""
+    return f"{run_id}#{uuid.uuid4().hex}"
+
+
+def run_of_lease(token: str) -> str:
+    return token.partition("#")[0]
 
 
 class RetryableSyncError(Exception):
@@ -104,14 +114,21 @@ class SyncWorker:
             reason = "not connected" if connection is None else connection.status
             self._finish(run, "skipped", now, note=f"account is {reason}")
             return "skipped"
-        if not self.store.acquire_lease(tenant, run.id, now, self.lease_seconds):
+        lease = lease_token(run.id)
+        if not self.store.acquire_lease(tenant, lease, now, self.lease_seconds):
+            holder = self.store.lease_holder(tenant, now)
+            if holder is not None and run_of_lease(holder) == run.id:
+                # A duplicate delivery of a message being handled right now: the holder finishes the run, and
+                # its own message stays in the queue until then (redelivered if that invocation dies).
+                logger.info("duplicate delivery of a running run; dropped", tenant_id=tenant, run_id=run.id)
+                return "busy"
             logger.info("another run holds the account's lease; skipping", tenant_id=tenant, run_id=run.id)
             self._finish(run, "skipped", now, note="another sync run was in progress")
             return "busy"
         try:
-            return self._run(message, run, connection, remaining_ms, recovering=state.provider_failures > 0)
+            return self._run(message, run, connection, remaining_ms, lease, recovering=state.provider_failures > 0)
         finally:
-            self.store.release_lease(tenant, run.id)
+            self.store.release_lease(tenant, lease)
 
     def _run(
         self,
@@ -119,6 +136,7 @@ class SyncWorker:
         run: SyncRun,
         connection: Connection,
         remaining_ms: Callable[[], int],
+        lease: str,
         recovering: bool,
     ) -> WorkerOutcome:
         tenant, now = run.tenant_id, self.clock()
@@ -139,14 +157,14 @@ class SyncWorker:
                 should_stop=lambda: remaining_ms() < self.time_margin_ms,
             )
         except AccountingError as error:
-            return self._provider_error(message, run, error)
+            return self._provider_error(message, run, error, lease)
         if recovering:
             self._update_state(tenant, provider_failures=0)
             logger.info("provider answering again; circuit closed", tenant_id=tenant, run_id=run.id)
         if outcome == "yielded":
             run.updated_at = self.clock()
             self.store.put_run(run)
-            self.queue.send([message.model_copy(update={"continuation": True})])
+            self._continue(message, timedelta(0), lease)
             return "yielded"
         self._finish(run, "succeeded", self.clock())
         self._touch_connection(tenant, run)
@@ -158,7 +176,7 @@ class SyncWorker:
                 logger.exception("re-scoring after sync failed", tenant_id=tenant, run_id=run.id)
         return "completed"
 
-    def _provider_error(self, message: SyncMessage, run: SyncRun, error: AccountingError) -> WorkerOutcome:
+    def _provider_error(self, message: SyncMessage, run: SyncRun, error: AccountingError, lease: str) -> WorkerOutcome:
         now, tenant = self.clock(), run.tenant_id
         run.errors.append(_run_error(error, now))
         if error.category is ErrorCategory.DAILY_LIMIT_REACHED:
@@ -166,10 +184,10 @@ class SyncWorker:
             run.paused_until, run.updated_at = reset_at, now
             self.store.put_run(run)
             self._update_state(tenant, paused_until=reset_at)
-            self._continue(message, reset_at - now)
+            self._continue(message, reset_at - now, lease)
             logger.warning("provider day limit reached; account paused", tenant_id=tenant, run_id=run.id)
             return "paused"
-        if error.category is OUTAGE and self._open_circuit(message, run, now):
+        if error.category is OUTAGE and self._open_circuit(message, run, now, lease):
             return "circuit_open"
         if error.needs_reauth:
             self.on_needs_reauth(tenant, error)
@@ -184,7 +202,7 @@ class SyncWorker:
         logger.warning("provider refused the sync; run failed", tenant_id=tenant, category=error.category.value)
         return "failed"
 
-    def _open_circuit(self, message: SyncMessage, run: SyncRun, now: datetime) -> bool:
+    def _open_circuit(self, message: SyncMessage, run: SyncRun, now: datetime, lease: str) -> bool:
         """Count the outage; from the threshold on, pause the account instead of burning the message's retries."""
         state = self.store.get_state(run.tenant_id)
         failures = state.provider_failures + 1
@@ -195,7 +213,7 @@ class SyncWorker:
         self._update_state(run.tenant_id, provider_failures=failures, paused_until=now + wait)
         run.paused_until, run.updated_at = now + wait, now
         self.store.put_run(run)
-        self._continue(message, wait)
+        self._continue(message, wait, lease)
         logger.warning(
             "provider keeps failing; circuit open",
             tenant_id=run.tenant_id,
@@ -214,8 +232,11 @@ class SyncWorker:
             except VersionConflict:
                 continue
 
-    def _continue(self, message: SyncMessage, wait: timedelta) -> None:
-        delay = max(0, min(MAX_DELAY_SECONDS, int(wait.total_seconds()) + 1))
+    def _continue(self, message: SyncMessage, wait: timedelta, lease: str | None = None) -> None:
+        """Queue the run's next slice; the lease goes first, or a fast continuation would find it held."""
+        if lease is not None:
+            self.store.release_lease(message.tenant_id, lease)
+        delay = 0 if wait <= timedelta(0) else max(0, min(MAX_DELAY_SECONDS, int(wait.total_seconds()) + 1))
         self.queue.send([message.model_copy(update={"continuation": True})], delay_seconds=delay)
 
     def _finish(self, run: SyncRun, status: RunStatus, now: datetime, note: str | None = None) -> None:

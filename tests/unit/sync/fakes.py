@@ -86,6 +86,10 @@ class InMemorySyncStore(SyncStore):
             return True
         return False
 
+    def lease_holder(self, tenant_id: str, now: datetime) -> str | None:
+        current = self.leases.get(tenant_id)
+        return current[0] if current is not None and current[1] >= int(now.timestamp()) else None
+
     def release_lease(self, tenant_id: str, owner: str) -> None:
         if self.leases.get(tenant_id, ("", 0))[0] == owner:
             del self.leases[tenant_id]

@@ -214,6 +214,32 @@ def test_lease_held_by_another_run_skips_this_one(world: World) -> None:
     assert world.service.get_run("t1", run.id).status == "skipped"
 
 
+def test_a_duplicate_delivery_of_a_running_run_is_dropped_without_touching_the_run(world: World) -> None:
+    """Another invocation holds the lease for this very run: it will finish it; this copy only steps aside."""
+    connector = world.connect("t1")
+    run = world.service.request_sync("t1", "manual")
+    world.store.leases["t1"] = (f"{run.id}#other-invocation", int((T0 + timedelta(minutes=5)).timestamp()))
+    assert world.deliver() == ["busy"]
+    assert world.service.get_run("t1", run.id).status == "queued" and "t1" in world.store.actives
+    assert connector.calls == []
+
+
+def test_a_continuation_is_queued_after_the_lease_is_released(world: World) -> None:
+    """A continuation delivered at once must find the lease free, or it would be dropped as a duplicate."""
+    world.connect("t1", customers=40)
+    world.service.request_sync("t1", "manual")
+    leases_when_sent = []
+    send = world.queue.send
+
+    def noting_the_lease(*args: Any, **kwargs: Any) -> None:
+        leases_when_sent.append(world.store.leases.get("t1"))
+        send(*args, **kwargs)
+
+    world.queue.send = noting_the_lease  # type: ignore[method-assign]
+    assert world.deliver(remaining_ms=1) == ["yielded"]
+    assert leases_when_sent == [None]
+
+
 def test_poison_body_is_a_value_error(world: World) -> None:
     with pytest.raises(ValueError):
         world.worker.handle_body("not json", lambda: 300_000)
