@@ -1,7 +1,5 @@
 """Who is calling: the tenant and user come only from the verified Cognito authorizer claims."""
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass
 

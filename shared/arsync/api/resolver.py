@@ -9,7 +9,6 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from arsync.api import problems
 
@@ -71,7 +70,3 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
     for router in routers:
         app.include_router(router)
     return app
-
-
-def openapi_security() -> dict[str, HTTPBearer]:
-    return {BEARER: HTTPBearer(scheme="bearer", bearerFormat="JWT", description="Cognito ID token")}

@@ -1,7 +1,5 @@
 """Connection routes (B12): status, start OAuth, the OAuth redirect target, disconnect."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from typing import Annotated
 

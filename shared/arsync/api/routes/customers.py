@@ -1,7 +1,5 @@
 """Customer routes. Each route: caller from verified claims, one service call, one response model."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response

@@ -1,7 +1,5 @@
 """Account settings routes (served by the account function with the connection routes)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends

@@ -1,7 +1,5 @@
 """Sync routes: Sync now (B5, coalescing) and the run history with counts and errors."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response

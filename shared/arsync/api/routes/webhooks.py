@@ -4,8 +4,6 @@ One route per connectable system, exactly as template.yaml deploys them, so the 
 advertise `/webhooks/{system}` values API Gateway never routes.
 """
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response
