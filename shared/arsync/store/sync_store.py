@@ -85,7 +85,7 @@ class SyncStore(ABC):
         """Point at `active` if no run is active (or the active one is `replacing`); False if another won."""
 
     @abstractmethod
-    def clear_active(self, tenant_id: str, run_id: str) -> None:
+    def clear_active(self, tenant_id: str, run_id: str, tick: str | None = None) -> None:
         """Remove the pointer if it still names `run_id`."""
 
     @abstractmethod
@@ -105,9 +105,6 @@ class SyncStore(ABC):
         """ext id -> content hash of stored documents of one kind: all of them, or only `ids`."""
 
     @abstractmethod
-    def put_docs(self, tenant_id: str, system: str, docs: Sequence[RemoteDoc]) -> None: ...
-
-    @abstractmethod
     def customer_docs(self, tenant_id: str, system: str, external_customer_id: str) -> list[RemoteDoc]: ...
 
     # --- customers -----------------------------------------------------------------------------------------------
@@ -119,7 +116,8 @@ class SyncStore(ABC):
     def get_customer(self, tenant_id: str, customer_id: str) -> Customer | None: ...
 
     @abstractmethod
-    def put_new_customers(self, customers: Sequence[Customer]) -> None: ...
+    def put_items(self, tenant_id: str, system: str, records: Sequence[RemoteDoc | Customer]) -> None:
+        """Unconditional puts of documents and new customers together, in as few batch writes as possible."""
 
     @abstractmethod
     def save_customer(self, customer: Customer, expected_version: int) -> None:
@@ -147,17 +145,25 @@ def run_from_item(tenant_id: str, item: Item) -> SyncRun:
 
 
 def active_to_item(tenant_id: str, active: ActiveRun) -> Item:
-    return {
+    item = {
         "PK": _s(keys.tenant_pk(tenant_id)),
         "SK": _s(keys.sync_active_sk()),
         "type": _s("sync_active"),
         "run_id": _s(active.run_id),
         "since": _s(active.since.isoformat()),
     }
+    if active.tick is not None:
+        item["tick"] = _s(active.tick)
+    return item
 
 
 def active_from_item(item: Item) -> ActiveRun:
-    return ActiveRun(run_id=item["run_id"]["S"], since=datetime.fromisoformat(item["since"]["S"]))
+    return ActiveRun(
+        run_id=item["run_id"]["S"],
+        since=datetime.fromisoformat(item["since"]["S"]),
+        tick=item["tick"]["S"] if "tick" in item else None,
+        finished=item.get("finished", {}).get("BOOL", False),
+    )
 
 
 class DynamoSyncStore(SyncStore):
@@ -354,8 +360,21 @@ class DynamoSyncStore(SyncStore):
             raise
         return True
 
-    def clear_active(self, tenant_id: str, run_id: str) -> None:
-        self._delete_if(tenant_id, keys.sync_active_sk(), "run_id", run_id)
+    def clear_active(self, tenant_id: str, run_id: str, tick: str | None = None) -> None:
+        if tick is None:
+            self._delete_if(tenant_id, keys.sync_active_sk(), "run_id", run_id)
+            return
+        try:
+            self.client.update_item(
+                TableName=self._table,
+                Key=self._key(tenant_id, keys.sync_active_sk()),
+                UpdateExpression="SET finished = :true",
+                ConditionExpression="run_id = :run",
+                ExpressionAttributeValues={":true": {"BOOL": True}, ":run": _s(run_id)},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+                raise
 
     def get_actives(self, tenant_ids: Sequence[str]) -> dict[str, ActiveRun]:
         found = self.batch_get([self._key(t, keys.sync_active_sk()) for t in dict.fromkeys(tenant_ids)])
@@ -366,7 +385,9 @@ class DynamoSyncStore(SyncStore):
         items: list[Item] = []
         for run in runs:
             items.append(run_to_item(run))
-            items.append(active_to_item(run.tenant_id, ActiveRun(run_id=run.id, since=run.created_at)))
+            items.append(
+                active_to_item(run.tenant_id, ActiveRun(run_id=run.id, since=run.created_at, tick=run.tick))
+            )
         self.batch_write(items)
 
     def dispatch_targets(self) -> Iterator[DispatchTarget]:
@@ -394,9 +415,6 @@ class DynamoSyncStore(SyncStore):
             item_keys = [self._key(tenant_id, keys.doc_sk(kind, i)) for i in dict.fromkeys(ids)]
             rows = self.batch_get(item_keys, projection="#sk, #h", names=names) if item_keys else []
         return {row["SK"]["S"][len(prefix) :]: row["content_hash"]["S"] for row in rows}
-
-    def put_docs(self, tenant_id: str, system: str, docs: Sequence[RemoteDoc]) -> None:
-        self.batch_write([doc_to_item(tenant_id, system, doc) for doc in docs])
 
     def customer_docs(self, tenant_id: str, system: str, external_customer_id: str) -> list[RemoteDoc]:
         rows = self._query(
@@ -426,8 +444,10 @@ class DynamoSyncStore(SyncStore):
         item = self._get(tenant_id, keys.customer_sk(customer_id))
         return customer_from_item(tenant_id, item) if item else None
 
-    def put_new_customers(self, customers: Sequence[Customer]) -> None:
-        self.batch_write([customer_to_item(c) for c in customers])
+    def put_items(self, tenant_id: str, system: str, records: Sequence[RemoteDoc | Customer]) -> None:
+        self.batch_write(
+            [customer_to_item(r) if isinstance(r, Customer) else doc_to_item(tenant_id, system, r) for r in records]
+        )
 
     def save_customer(self, customer: Customer, expected_version: int) -> None:
         try:

@@ -8,6 +8,7 @@ only items whose content hash changed are written at all.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from arsync.models.customer import Balance, Customer, ExternalRef, SyncStatus
 from arsync.models.documents import DocKind, RemoteDoc, doc_hash, doc_kind
 from arsync.models.records import content_hash
 from arsync.observability import logger
-from arsync.store.sync_store import IndexedCustomer, SyncStore
+from arsync.store.sync_store import BATCH_WRITE_MAX, IndexedCustomer, SyncStore
 from arsync.sync.balances import Aggregate, Aggregates, aggregate, balance_for, imported_customer_id
 from arsync.sync.models import FULL_PHASES, Checkpoint, Counts, SyncRun, SyncState
 
@@ -33,6 +34,36 @@ MAX_MERGE_ATTEMPTS = 5
 PROGRESS_INTERVAL = timedelta(seconds=10)  # how often a long run's counts are written to its run record
 _ENTITY: dict[str, str] = {"invoice": "invoices", "payment": "payments", "credit": "credits"}
 _KEEP_LOCAL_CONTACT = (CustomerSyncState.PENDING, CustomerSyncState.FAILED)
+
+
+class _WriteBuffer:
+    """Unconditional puts (documents, new customers) waiting for a full BatchWriteItem.
+
+    A page rarely yields a multiple of 25 items; writing each page on its own would cost a partial batch per
+    page. Full batches go out as soon as they fill and the remainder waits for the next page, so the checkpoint
+    lags until the items it passes are durable (`durable`, `queued`: item counts since the invocation began).
+    Items still here when the process dies are simply re-read from the provider on resume."""
+
+    def __init__(self, store: SyncStore, tenant_id: str, system: str) -> None:
+        self.store, self.tenant_id, self.system = store, tenant_id, system
+        self.pending: list[RemoteDoc | Customer] = []
+        self.queued = 0
+        self.durable = 0
+
+    def add(self, records: Sequence[RemoteDoc | Customer]) -> None:
+        self.pending.extend(records)
+        self.queued += len(records)
+        self._write(len(self.pending) - len(self.pending) % BATCH_WRITE_MAX)
+
+    def flush(self) -> None:
+        """Before anything reads the table, and before a run yields or completes."""
+        self._write(len(self.pending))
+
+    def _write(self, count: int) -> None:
+        if count:
+            self.store.put_items(self.tenant_id, self.system, self.pending[:count])
+            del self.pending[:count]
+            self.durable += count
 
 
 @dataclass
@@ -46,6 +77,7 @@ class _RunScope:
     import_inactive: bool
     now: datetime
     aggregates: Aggregates | None
+    writes: _WriteBuffer
     state: SyncState = field(default_factory=SyncState)
     index: dict[str, IndexedCustomer] | None = None
     doc_hashes: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -77,7 +109,7 @@ class SyncEngine:
     ) -> Outcome:
         """Run (or resume) `run` until it completes or `should_stop()` says the invocation is nearly out of time.
 
-        Provider errors propagate with the checkpoint of the last applied page intact."""
+        Provider errors propagate with the checkpoint of the last page whose items are all durable intact."""
         tenant = run.tenant_id
         state = self.store.get_state(tenant)
         checkpoint = state.checkpoint if state.checkpoint and state.checkpoint.run_id == run.id else None
@@ -90,42 +122,58 @@ class SyncEngine:
                 )
         run.mode = checkpoint.mode
         fresh_full = checkpoint.mode == "full" and checkpoint.phase == FULL_PHASES[0] and checkpoint.cursor is None
+        now = self.clock()
+        if run.started_at is None:
+            run.started_at = now  # the bookmark-to-be: taken before the first read, so nothing read later is missed
         scope = _RunScope(
             tenant_id=tenant,
             system=system,
             run=run,
             connector=connector,
             import_inactive=settings.import_inactive_customers,
-            now=self.clock(),
+            now=now,
             aggregates=Aggregates() if fresh_full else None,
+            writes=_WriteBuffer(self.store, tenant, system),
             state=state,
         )
-        unsaved = False  # the checkpoint advanced past pages that wrote nothing, and is not stored yet
+        stored = initial = checkpoint  # the checkpoint the table holds (or would resume from)
+        written_at_store = _written(run)  # items the run had written when `stored` was saved
+        # Pages applied since `stored`: (checkpoint after the page, items queued up to and including it).
+        applied: deque[tuple[Checkpoint, int]] = deque()
         last_progress = scope.now
         while True:
             if should_stop():
-                if unsaved:
-                    marked = scope.state.model_copy(update={"checkpoint": checkpoint})
-                    scope.state = self.store.save_state(tenant, marked)
+                scope.writes.flush()
+                if checkpoint != stored:
+                    scope.state = self.store.save_state(
+                        tenant, scope.state.model_copy(update={"checkpoint": checkpoint})
+                    )
                 logger.info("sync run yielding", run_id=run.id, phase=checkpoint.phase)
                 return "yielded"
             scope.now = self.clock()
-            written = _written(run)
             next_checkpoint = self._step(scope, checkpoint)
             if next_checkpoint is None:
                 break
             checkpoint = next_checkpoint
-            if _written(run) == written:
-                # Nothing applied: resuming from the previous checkpoint re-reads only pages with nothing to
-                # write, so this checkpoint need not be stored (a no-change sync writes only its bookmark).
-                unsaved = True
+            applied.append((checkpoint, scope.writes.queued))
+            if stored is initial:
+                # Until this invocation has moved the checkpoint once, nothing waits in the buffer: a process
+                # that keeps dying one page after it (re)started still makes a page of progress each time.
+                scope.writes.flush()
+            durable: Checkpoint | None = None  # the furthest checkpoint whose pages' items are all durable
+            while applied and applied[0][1] <= scope.writes.durable:
+                durable = applied.popleft()[0]
+            if durable is None or _written(run) == written_at_store:
+                # Nothing new is durable: resuming from `stored` re-reads only pages whose items were not
+                # written yet or that had nothing to write (a no-change sync writes only its bookmark).
                 continue
-            scope.state = self.store.save_state(tenant, scope.state.model_copy(update={"checkpoint": checkpoint}))
-            unsaved = False
+            scope.state = self.store.save_state(tenant, scope.state.model_copy(update={"checkpoint": durable}))
+            stored, written_at_store = durable, _written(run)
             if scope.now - last_progress >= PROGRESS_INTERVAL:
                 run.updated_at = last_progress = scope.now  # progress for GET /sync/runs; the worker writes the end
                 self.store.put_run(run)
-        bookmark = run.started_at or scope.now
+        scope.writes.flush()
+        bookmark = run.started_at
         full_request = scope.state.full_requested_at
         if checkpoint.mode == "full" and full_request is not None and full_request <= bookmark:
             full_request = None  # this run read everything after the request was made
@@ -163,6 +211,7 @@ class SyncEngine:
             customers = list(batch.customers)
             self._add_doc_touched(scope, customers, touched)
             self._apply_customers(scope, customers, self._totals_from_table(scope))
+            scope.writes.flush()  # change batches are small: no point holding them back
             if batch.next_cursor is None:
                 return None
             return checkpoint.model_copy(update={"cursor": batch.next_cursor, "touched": []})
@@ -235,7 +284,7 @@ class SyncEngine:
             if changed:
                 if before is not None:
                     before(changed)
-                self.store.put_docs(scope.tenant_id, scope.system, changed)
+                scope.writes.add(changed)
                 if full:
                     existing.update({doc.id: doc_hash(doc) for doc in changed})
             written.extend(changed)
@@ -245,6 +294,7 @@ class SyncEngine:
         """Per-customer totals from the stored documents (GSI1): the same figures the in-memory pass yields."""
 
         def totals(external_id: str) -> Aggregate:
+            scope.writes.flush()  # documents still buffered count too
             return aggregate(self.store.customer_docs(scope.tenant_id, scope.system, external_id))
 
         return totals
@@ -297,8 +347,7 @@ class SyncEngine:
                 counts.unchanged += 1
                 continue
             self._update_existing(scope, entry, remote, balance, counts)
-        if new:
-            self.store.put_new_customers(new)
+        scope.writes.add(new)
 
     def _external(self, scope: _RunScope, remote: RemoteCustomer) -> ExternalRef:
         return ExternalRef.model_validate(
@@ -358,6 +407,7 @@ class SyncEngine:
     ) -> None:
         """Conditional on version: a concurrent API edit makes us re-read and merge again, never overwrite it."""
         index = self._index(scope)
+        scope.writes.flush()  # the stored customer may still be in the buffer (listed twice across pages)
         for _ in range(MAX_MERGE_ATTEMPTS):
             existing = self.store.get_customer(scope.tenant_id, entry.id)
             if existing is None:  # deleted under us (or index lagging): it is gone, nothing to update

@@ -117,9 +117,12 @@ class InMemorySyncStore(SyncStore):
         self.actives[tenant_id] = active
         return True
 
-    def clear_active(self, tenant_id: str, run_id: str) -> None:
+    def clear_active(self, tenant_id: str, run_id: str, tick: str | None = None) -> None:
         if tenant_id in self.actives and self.actives[tenant_id].run_id == run_id:
-            del self.actives[tenant_id]
+            if tick is None:
+                del self.actives[tenant_id]
+            else:
+                self.actives[tenant_id] = self.actives[tenant_id].model_copy(update={"finished": True})
 
     def get_actives(self, tenant_ids: Sequence[str]) -> dict[str, ActiveRun]:
         return {t: self.actives[t] for t in tenant_ids if t in self.actives}
@@ -128,7 +131,7 @@ class InMemorySyncStore(SyncStore):
         self._count_batches(2 * len(runs))
         for run in runs:
             self.put_run(run)
-            self.actives[run.tenant_id] = ActiveRun(run_id=run.id, since=run.created_at)
+            self.actives[run.tenant_id] = ActiveRun(run_id=run.id, since=run.created_at, tick=run.tick)
 
     def dispatch_targets(self) -> Iterator[DispatchTarget]:
         yield from self.targets
@@ -145,12 +148,16 @@ class InMemorySyncStore(SyncStore):
             return found
         return {i: found[i] for i in ids if i in found}
 
-    def put_docs(self, tenant_id: str, system: str, docs: Sequence[RemoteDoc]) -> None:
-        self._count_batches(len(docs))
-        for doc in docs:
-            item = doc_to_item(tenant_id, system, doc)
-            self.items[(item["PK"]["S"], item["SK"]["S"])] = item
-            self.doc_writes += 1
+    def put_items(self, tenant_id: str, system: str, records: Sequence[RemoteDoc | Customer]) -> None:
+        self._count_batches(len(records))
+        for record in records:
+            if isinstance(record, Customer):
+                self.put_customer(record)
+                self.customer_writes += 1
+            else:
+                item = doc_to_item(tenant_id, system, record)
+                self.items[(item["PK"]["S"], item["SK"]["S"])] = item
+                self.doc_writes += 1
 
     def customer_docs(self, tenant_id: str, system: str, external_customer_id: str) -> list[RemoteDoc]:
         pk = keys.customer_docs_pk(tenant_id, system, external_customer_id)
@@ -183,12 +190,6 @@ class InMemorySyncStore(SyncStore):
         if stored is None or stored.version != customer.version:
             raise VersionConflict(customer.id, customer.version, stored.version if stored else None)
         del self.items[(keys.tenant_pk(customer.tenant_id), keys.customer_sk(customer.id))]
-
-    def put_new_customers(self, customers: Sequence[Customer]) -> None:
-        self._count_batches(len(customers))
-        for customer in customers:
-            self.put_customer(customer)
-            self.customer_writes += 1
 
     def save_customer(self, customer: Customer, expected_version: int) -> None:
         stored = self.get_customer(customer.tenant_id, customer.id)

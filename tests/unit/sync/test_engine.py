@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -12,15 +12,17 @@ from arsync.connectors.base import RemoteCustomer, RemoteInvoice
 from arsync.models.account import AccountSettings
 from arsync.models.common import CompanyType
 from arsync.models.customer import Customer
+from arsync.models.documents import DocKind
 from arsync.store import keys
 from arsync.sync.balances import imported_customer_id
 from arsync.sync.engine import SyncEngine
-from arsync.sync.models import SyncRun
+from arsync.sync.models import Checkpoint, SyncRun, SyncState
 from tests.unit.sync.fakes import FakeConnector, FixedClock, InMemorySyncStore, Killed, seed
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TENANT, SYSTEM = "t1", "quickbooks_online"
 SETTINGS = AccountSettings()
+PHASE_KIND: dict[str, DocKind] = {"invoices": "invoice", "payments": "payment", "credits": "credit"}
 
 
 def new_run(run_id: str, started_at: datetime) -> SyncRun:
@@ -192,6 +194,59 @@ def test_killed_between_apply_and_checkpoint_resumes_to_the_same_table(clock: Fi
         except Killed:
             continue
     assert store.snapshot() == expected_store.snapshot()
+
+
+def test_writes_are_batched_across_pages(clock: FixedClock) -> None:
+    store, connector = InMemorySyncStore(), FakeConnector(page_size=7)
+    seed(connector, 100, T0 - timedelta(days=1))
+    sync(store, connector, clock, "run_1")
+    items = store.doc_writes + store.customer_writes
+    assert items == 100 + 100 + 34 + 20
+    # one partial batch for the invocation's first page (flushed so a crash-looping worker still progresses),
+    # then only full batches of 25 until the final flush: not a partial batch per page
+    assert store.batch_write_requests <= -(-items // 25) + 1
+
+
+def test_a_checkpoint_never_passes_items_that_are_not_durable(clock: FixedClock) -> None:
+    """The fake pages by list offset, so a checkpoint's cursor says how many rows of its phase come before it."""
+    store, connector = InMemorySyncStore(), FakeConnector(page_size=6)
+    seed(connector, 40, T0 - timedelta(days=1))
+    lists: dict[DocKind, Iterable[str]] = {
+        "invoice": connector.invoices,
+        "payment": connector.payments,
+        "credit": connector.credits,
+    }
+    original, checked = store.save_state, list[Checkpoint]()
+
+    def save_state(tenant_id: str, state: SyncState) -> SyncState:
+        checkpoint = state.checkpoint
+        if checkpoint is not None and checkpoint.phase in PHASE_KIND:
+            kind = PHASE_KIND[checkpoint.phase]
+            for ext_id in list(lists[kind])[: int(checkpoint.cursor or 0)]:
+                assert (keys.tenant_pk(TENANT), keys.doc_sk(kind, ext_id)) in store.items
+            checked.append(checkpoint)
+        return original(tenant_id, state)
+
+    store.save_state = save_state  # type: ignore[method-assign]
+    sync(store, connector, clock, "run_1")
+    assert len(checked) >= 3
+
+
+def test_the_bookmark_is_the_run_start_so_rows_changed_during_an_import_come_with_the_next_sync() -> None:
+    store, connector = InMemorySyncStore(), FakeConnector(page_size=5)
+    seed(connector, 12, T0 - timedelta(days=1))
+    ticks = iter(T0 + timedelta(minutes=n) for n in range(10_000))
+    run = SyncRun(tenant_id=TENANT, id="run_1", trigger="manual", status="running", created_at=T0, updated_at=T0)
+    engine = SyncEngine(store, clock=lambda: next(ticks))  # every clock read a minute later: a long import
+    assert engine.run(run, SYSTEM, connector, SETTINGS) == "completed"
+    assert store.states[TENANT].bookmark == run.started_at == T0  # taken before the first read
+    # created a minute into the import, after the import had read past where it lands (QBO: after the count)
+    connector.customers["C99999"] = RemoteCustomer(
+        id="C99999", display_name="Late", updated_at=T0 + timedelta(minutes=1)
+    )
+    second = new_run("run_2", T0 + timedelta(hours=1))
+    assert engine.run(second, SYSTEM, connector, SETTINGS) == "completed" and second.mode == "incremental"
+    assert "C99999" in {c.external.id for c in store.customers(TENANT) if c.external}
 
 
 def test_b3_inactive_customers_are_skipped_unless_the_setting_is_on(clock: FixedClock) -> None:
