@@ -52,6 +52,8 @@ class SyncRun(BaseModel):
     counts: dict[str, Counts] = Field(default_factory=lambda: {entity: Counts() for entity in ENTITIES})
     errors: list[RunError] = Field(default_factory=list)
     paused_until: datetime | None = None
+    tick: str | None = None
+    """The schedule tick (the EventBridge event's `time`) that queued this run, for scheduled runs."""
     created_at: datetime
     started_at: datetime | None = None
     updated_at: datetime
@@ -97,10 +99,15 @@ class SyncState(BaseModel):
 
 
 class ActiveRun(BaseModel):
-    """Pointer to the account's queued or running run: what sync-now, schedule and webhooks coalesce into."""
+    """Pointer to the account's queued or running run: what sync-now, schedule and webhooks coalesce into.
+
+    A scheduled run's pointer outlives the run (marked `finished`) so a retried schedule tick can tell the
+    account was already served for that tick."""
 
     run_id: str
     since: datetime
+    tick: str | None = None
+    finished: bool = False
 
 
 class SyncMessage(BaseModel):

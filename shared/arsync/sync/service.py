@@ -71,8 +71,10 @@ class SyncService:
             return run
         raise RuntimeError("could not start or join a sync run")  # pragma: no cover - three lost races in a row
 
-    def request_syncs(self, tenant_ids: Iterable[str], trigger: Trigger) -> DispatchResult:
-        """Bulk `request_sync` for the dispatcher: batch reads, batch writes, SendMessageBatch of 10."""
+    def request_syncs(self, tenant_ids: Iterable[str], trigger: Trigger, tick: str | None = None) -> DispatchResult:
+        """Bulk `request_sync` for the dispatcher: batch reads, batch writes, SendMessageBatch of 10.
+
+        With a `tick`, an account already served for that tick (a retried schedule event) is left alone."""
         accounts = queued = coalesced = 0
         pending: list[SyncMessage] = []
         chunk: list[str] = []
@@ -84,7 +86,9 @@ class SyncService:
             runs: list[SyncRun] = []
             for tenant_id in dict.fromkeys(chunk):
                 active = actives.get(tenant_id)
-                if active is not None and now - active.since < self.stale_after:
+                served = active is not None and tick is not None and active.tick == tick
+                live = active is not None and not active.finished and now - active.since < self.stale_after
+                if served or live:
                     coalesced += 1
                     continue
                 runs.append(
@@ -92,6 +96,7 @@ class SyncService:
                         tenant_id=tenant_id,
                         id=time_ordered_id("run", now),
                         trigger=trigger,
+                        tick=tick,
                         created_at=now,
                         updated_at=now,
                     )
@@ -116,9 +121,9 @@ class SyncService:
             self.queue.send(pending)
         return DispatchResult(accounts=accounts, queued=queued, coalesced=coalesced)
 
-    def dispatch_scheduled(self) -> DispatchResult:
-        """Every connected account gets a scheduled (incremental) sync (B6)."""
-        return self.request_syncs((target.tenant_id for target in self._targets()), "schedule")
+    def dispatch_scheduled(self, tick: str | None = None) -> DispatchResult:
+        """Every connected account gets a scheduled (incremental) sync (B6), at most one per `tick`."""
+        return self.request_syncs((target.tenant_id for target in self._targets()), "schedule", tick)
 
     def _targets(self) -> Iterable[DispatchTarget]:
         return self.store.dispatch_targets()
@@ -145,7 +150,7 @@ class SyncService:
         return run
 
     def _live_run(self, tenant_id: str, active: ActiveRun | None) -> SyncRun | None:
-        if active is None:
+        if active is None or active.finished:
             return None
         run = self.store.get_run(tenant_id, active.run_id)
         if run is None or not run.active:

@@ -106,7 +106,9 @@ class SyncWorker:
         state = self.store.get_state(tenant)
         if state.paused_until is not None and state.paused_until > now:
             # Early delivery during a pause (day limit, open circuit): no provider call; bridge the wait.
-            self.store.claim_active(tenant, ActiveRun(run_id=run.id, since=now), run.id)  # still alive: coalesce
+            self.store.claim_active(
+                tenant, ActiveRun(run_id=run.id, since=now, tick=run.tick), run.id
+            )  # still alive: coalesce
             self._continue(message, state.paused_until - now)
             return "waiting"
         connection = self.accounts.get_connection(tenant)
@@ -144,7 +146,9 @@ class SyncWorker:
             run.started_at = run.started_at or now  # the bookmark-to-be: taken before the first read
         run.status, run.paused_until, run.updated_at = "running", None, now
         self.store.put_run(run)
-        self.store.claim_active(tenant, ActiveRun(run_id=run.id, since=now), run.id)  # heartbeat for coalescing
+        self.store.claim_active(
+            tenant, ActiveRun(run_id=run.id, since=now, tick=run.tick), run.id
+        )  # heartbeat for coalescing
         settings = self.accounts.get_settings(tenant)
         assert self.engine is not None
         try:
@@ -244,7 +248,7 @@ class SyncWorker:
         if note:
             run.errors.append(RunError(category="skipped", message=note, occurred_at=now))
         self.store.put_run(run)
-        self.store.clear_active(run.tenant_id, run.id)
+        self.store.clear_active(run.tenant_id, run.id, tick=run.tick)
 
     def _touch_connection(self, tenant_id: str, run: SyncRun) -> None:
         """Best effort: GET /connection shows the last sync; a concurrent connection change wins."""

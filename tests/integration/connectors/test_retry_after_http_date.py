@@ -6,11 +6,12 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, cast
 
 import requests
 from requests.adapters import BaseAdapter
 
+from arsync.connectors.adapter import OAuthHttpAdapter
 from local.emulators.common import http_date
 from tests.integration.connectors.conftest import Env
 
@@ -34,7 +35,7 @@ class SendTimes(BaseAdapter):
 
 
 def test_no_request_before_an_http_date_retry_after(env: Env) -> None:
-    session = env.connector.http.session
+    session = cast(OAuthHttpAdapter, env.connector).http.session
     recorder = SendTimes(session.get_adapter("http://"))
     session.mount("http://", recorder)
     until = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)

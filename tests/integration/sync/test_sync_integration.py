@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -192,6 +193,29 @@ def test_scheduled_dispatch_queues_one_run_per_connected_account(env: Env) -> No
     env.scheduler.fire("SyncDispatcherFunction")
     env.scheduler.drain()
     assert {t: env.customers(t) for t in tenants} == before
+
+
+def test_a_schedule_tick_retried_three_times_runs_each_account_once(env: Env) -> None:
+    """L1 (scaled): one tick for 100 accounts, the dispatcher invoked three times with the same event (Lambda's
+    async retries), the worker draining the real queue between attempts: one run per account for the tick."""
+    from functions.sync_dispatcher import app as dispatcher
+    from local.lambda_context import LocalLambdaContext
+
+    tenants = [env.connect(3)[0] for _ in range(100)]
+    event = json.loads((Path(__file__).parents[3] / "events" / "sync_dispatcher.json").read_text())
+    event["time"] = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}.{uuid.uuid4().int % 1000:03d}Z"  # this test's own tick
+    results = []
+    for _ in range(3):
+        results.append(dispatcher.lambda_handler(event, LocalLambdaContext("SyncDispatcherFunction")))
+        env.scheduler.drain()
+
+    assert results[0]["queued"] >= 100 and [r["queued"] for r in results[1:]] == [0, 0]
+    for tenant in tenants:
+        runs, _ = env.service.list_runs(tenant)
+        assert [(r.trigger, r.tick, r.status) for r in runs] == [("schedule", event["time"], "succeeded")]
+        assert len(env.customers(tenant)) == 3
+    dead = boto3.client("sqs").receive_message(QueueUrl=env.resources.dlq_url).get("Messages", [])
+    assert dead == []
 
 
 def test_lease_and_run_listing_on_dynamodb(env: Env) -> None:

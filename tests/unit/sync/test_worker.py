@@ -109,6 +109,25 @@ def test_dispatch_batches_run_records_and_messages(world: World) -> None:
     assert all(m.trigger == "schedule" for m, _ in world.queue.sent)
 
 
+def test_a_retried_schedule_tick_serves_each_account_once(world: World) -> None:
+    """L1: EventBridge retries a failed dispatcher with the same event `time`; accounts whose run for that tick
+    already finished are not synced again, while the next tick and a manual sync are not held back."""
+    for tenant in ("t1", "t2"):
+        world.connect(tenant, customers=3)
+    world.store.targets = [DispatchTarget("t1", "quickbooks_online"), DispatchTarget("t2", "quickbooks_online")]
+    tick = "2026-03-02T09:00:00Z"
+    assert world.service.dispatch_scheduled(tick).queued == 2
+    assert world.deliver() == ["completed", "completed"]
+
+    retried = world.service.dispatch_scheduled(tick)
+    assert (retried.queued, retried.coalesced) == (0, 2) and world.queue.sent == []
+
+    assert world.service.dispatch_scheduled("2026-03-02T10:00:00Z").queued == 2
+    assert world.deliver() == ["completed", "completed"]
+    manual = world.service.request_sync("t1", "manual")
+    assert manual.status == "queued" and world.deliver() == ["completed"]
+
+
 def test_worker_runs_a_full_import_then_records_success(world: World) -> None:
     world.connect("t1")
     run = world.service.request_sync("t1", "manual")
