@@ -385,9 +385,7 @@ class DynamoSyncStore(SyncStore):
         items: list[Item] = []
         for run in runs:
             items.append(run_to_item(run))
-            items.append(
-                active_to_item(run.tenant_id, ActiveRun(run_id=run.id, since=run.created_at, tick=run.tick))
-            )
+            items.append(active_to_item(run.tenant_id, ActiveRun(run_id=run.id, since=run.created_at, tick=run.tick)))
         self.batch_write(items)
 
     def dispatch_targets(self) -> Iterator[DispatchTarget]:
