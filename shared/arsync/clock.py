@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 Clock = Callable[[], datetime]
+
+SYNC_OVERLAP = timedelta(minutes=5)
+"""How far an incremental read reaches back before its bookmark: provider clocks may run this far behind ours,
+and a record stamped inside the window is read again rather than missed."""
 
 
 def utc_now() -> datetime:

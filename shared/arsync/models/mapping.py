@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from arsync.models.account import AccountSettings, Connection
 from arsync.models.api import (
@@ -26,8 +27,10 @@ from arsync.models.api import (
     SyncRunResponse,
 )
 from arsync.models.customer import Address, Customer
-from arsync.services.balances import BalanceCheck
-from arsync.sync.models import SyncRun
+
+if TYPE_CHECKING:  # annotations only: functions that never map these need not import them at cold start
+    from arsync.services.balances import BalanceCheck
+    from arsync.sync.models import SyncRun
 
 
 def money(value: Decimal) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from arsync.clock import Clock, utc_now
+from arsync.clock import SYNC_OVERLAP, Clock, utc_now
 from arsync.connectors.base import AccountingConnector, RemoteCustomer
 from arsync.connectors.errors import AccountingError, ErrorCategory
 from arsync.connectors.validation import validate_for_push
@@ -18,7 +18,6 @@ from arsync.models.customer import AR_ONLY_FIELDS, Customer, ExternalRef, SyncSt
 from arsync.observability import logger
 from arsync.store.base import CustomerRepository
 from arsync.store.keys import name_key
-from arsync.sync.engine import DEFAULT_OVERLAP
 
 ConnectorFor = Callable[[str, Connection], AccountingConnector]
 OnNeedsReauth = Callable[[str, AccountingError], None]
@@ -96,7 +95,7 @@ class PushService:
             connector = self.connector_for(customer.tenant_id, connection)
             if customer.external is None:
                 remote = self._create(connector, customer)
-                if remote.updated_at is not None and remote.updated_at < self.clock() - DEFAULT_OVERLAP:
+                if remote.updated_at is not None and remote.updated_at < self.clock() - SYNC_OVERLAP:
                     # A replayed create answers with the record as first created; edits since then are older
                     # than the sync's overlap window, so no sync would fetch them again: read the record now.
                     remote, reread = connector.get_customer(remote.id), True

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from arsync.clock import Clock, utc_now
+from arsync.clock import SYNC_OVERLAP, Clock, utc_now
 from arsync.connectors.base import AccountingConnector, RemoteCustomer
 from arsync.connectors.errors import AccountingError, ErrorCategory
 from arsync.errors import VersionConflict
@@ -29,7 +29,6 @@ from arsync.sync.balances import Aggregate, Aggregates, aggregate, balance_for, 
 from arsync.sync.models import FULL_PHASES, Checkpoint, Counts, SyncRun, SyncState
 
 Outcome = Literal["completed", "yielded"]
-DEFAULT_OVERLAP = timedelta(minutes=5)
 MAX_MERGE_ATTEMPTS = 5
 PROGRESS_INTERVAL = timedelta(seconds=10)  # how often a long run's counts are written to its run record
 _ENTITY: dict[str, str] = {"invoice": "invoices", "payment": "payments", "credit": "credits"}
@@ -92,7 +91,7 @@ def _written(run: SyncRun) -> int:
 
 
 class SyncEngine:
-    def __init__(self, store: SyncStore, *, clock: Clock = utc_now, overlap: timedelta = DEFAULT_OVERLAP) -> None:
+    def __init__(self, store: SyncStore, *, clock: Clock = utc_now, overlap: timedelta = SYNC_OVERLAP) -> None:
         self.store = store
         self.clock = clock
         self.overlap = overlap
