@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bench.infra import SYSTEMS, emulators, moto_stack
+from bench.infra import SYSTEMS, emulators, moto_stack, own_table
 from bench.results import Row, format_table, write_results
 
 SIZES = (1_000, 10_000, 50_000)
@@ -21,9 +21,10 @@ def run_curve(path: Path, sizes: tuple[int, ...] = SIZES) -> int:
     rows: list[Row] = []
     for size in sizes:
         # A fresh moto per size, so a bigger table does not tax the next size's measurement.
-        with moto_stack() as (_, resources), emulators() as running:
+        with moto_stack() as (_, shared), emulators() as running:
             for system in SYSTEMS:
                 print(f"[bench-curve] {system} N={size:,}", file=sys.stderr, flush=True)
+                resources = own_table(shared, system)
                 rows += bench_system(
                     system, running[system].base_url, resources, size, INVOICES_PER_CUSTOMER, incremental=False
                 )[0]

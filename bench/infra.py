@@ -3,12 +3,14 @@ shared GIL), a connected connector per emulator, and counters on the boto3 clien
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +27,7 @@ from arsync.connectors.http import RateLimiterRegistry, RateLimits, RetryPolicy,
 from arsync.connectors.quickbooks import QuickBooksConfig, QuickBooksOnlineConnector
 from arsync.connectors.tokens import InMemoryTokenStore, TokenManager
 from arsync.connectors.xero import XeroConfig, XeroConnector
-from local.aws import LocalResources, MotoServer, free_port, provision
+from local.aws import LocalResources, free_port, provision
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT_ID = "arsync-bench"
@@ -248,15 +250,40 @@ class CallCounter:
 
 
 @contextmanager
-def moto_stack(table_name: str | None = None) -> Iterator[tuple[MotoServer, LocalResources]]:
-    """moto in a child process, provisioned as template.yaml declares; always stopped."""
-    server = MotoServer(in_process=False)
-    server.start()
+def moto_stack(table_name: str | None = None) -> Iterator[tuple[str, LocalResources]]:
+    """moto in a child process (`bench.moto_server`: Query reads one partition), provisioned as template.yaml
+    declares; always stopped. Yields its endpoint and the provisioned resources."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT,
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        resources = provision(server.endpoint_url) if table_name is None else provision(server.endpoint_url, table_name)
-        yield server, resources
+        _wait_port(port)
+        endpoint = f"http://127.0.0.1:{port}"
+        resources = provision(endpoint) if table_name is None else provision(endpoint, table_name)
+        yield endpoint, resources
     finally:
-        server.stop()
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def own_table(resources: LocalResources, label: str) -> LocalResources:
+    """A fresh table (same schema, same moto) for one scenario.
+
+    moto answers every Query, on the table or a GSI, by walking every item of the *table*; real DynamoDB reads
+    only the partition asked for. Sharing one table would make each scenario pay for the items of all the
+    scenarios before it (the 10k run's health, fan-out and 1% sync queries mostly measured that)."""
+    table = f"arsync-bench-{label}-{uuid.uuid4().hex[:6]}"
+    provision(resources.endpoint_url, table)
+    return dataclasses.replace(resources, table_name=table)
 
 
 @contextmanager

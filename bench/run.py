@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.infra import SYSTEMS, emulators, moto_stack
+from bench.infra import SYSTEMS, emulators, moto_stack, own_table
 from bench.results import Row, format_table, write_results
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -64,17 +64,19 @@ def run_all(customers: int, *, quick: bool) -> list[Row]:
     from local.aws import apply_environment
 
     rows: list[Row] = []
-    with moto_stack() as (_, resources), emulators() as running:
-        apply_environment(resources)
-        qbo_tenant = None
+    with moto_stack() as (_, shared), emulators() as running:
+        qbo_tenant, qbo_resources = None, shared
         for system in SYSTEMS:
             _log(f"sync scenarios on {system}, N={customers:,}")
+            resources = own_table(shared, system)
             system_rows, tenant = bench_system(
                 system, running[system].base_url, resources, customers, INVOICES_PER_CUSTOMER
             )
             rows += system_rows
             if system == "quickbooks_online":
-                qbo_tenant = tenant
+                qbo_tenant, qbo_resources = tenant, resources
+        resources = own_table(shared, "api")
+        apply_environment(resources)
         _log("cold start")
         rows += scenarios.cold_start(resources, runs=3 if quick else 7)
         _log("warm create")
@@ -83,13 +85,14 @@ def run_all(customers: int, *, quick: bool) -> list[Row]:
         if customers > HEALTH_E2E_CUSTOMERS:
             # moto re-scans the partition for every query page, so end-to-end scoring of the 10k account would
             # measure moto; a separate 1k import stands in (docs/performance.md says so).
+            qbo_resources = own_table(shared, "health")
             qbo_tenant = bench_system(
-                "quickbooks_online", running["quickbooks_online"].base_url, resources, HEALTH_E2E_CUSTOMERS,
+                "quickbooks_online", running["quickbooks_online"].base_url, qbo_resources, HEALTH_E2E_CUSTOMERS,
                 INVOICES_PER_CUSTOMER, incremental=False,
             )[1]  # fmt: skip
-        rows += scenarios.health(resources, qbo_tenant, customers=10_000 if quick else 50_000)
+        rows += scenarios.health(qbo_resources, qbo_tenant, customers=10_000 if quick else 50_000)
         _log("fan-out")
-        rows += scenarios.fan_out(resources, accounts=1_000 if quick else 10_000)
+        rows += scenarios.fan_out(own_table(shared, "fan-out"), accounts=1_000 if quick else 10_000)
     return rows
 
 

@@ -3,6 +3,7 @@ raw baseline (plain `requests` paging the same emulator + boto3 batch-writing th
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -36,6 +37,10 @@ XERO_ENDPOINTS: dict[str, dict[str, str]] = {
 }
 INCREMENTAL_BOUND = {"quickbooks_online": 1, "xero": len(XERO_ENDPOINTS)}  # one CDC call; one call per endpoint
 MAX_PAGES = 10_000  # bounded loops
+
+
+def _log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 def _run(tenant: str) -> SyncRun:
@@ -150,6 +155,7 @@ def bench_system(
     outcome = engine.run(run, system, account.connector, AccountSettings())
     engine_seconds = time.perf_counter() - started
     assert outcome == "completed", outcome
+    _log(f"{label} N={customers:,}: full import {engine_seconds:.1f} s")
     engine_requests = admin.api_requests()
     captured = list(counter.captured or [])
     writes, calls = counter.write_requests, dict(counter.calls)
@@ -160,6 +166,7 @@ def bench_system(
     provision(resources.endpoint_url, raw_table)
     paging = raw_page(account)
     raw_seconds = paging.seconds + raw_write(boto_client("dynamodb", resources.endpoint_url), raw_table, captured)
+    _log(f"{label} N={customers:,}: raw baseline {raw_seconds:.1f} s (paging {paging.seconds:.1f} s)")
     rows_per_endpoint = {k: len(v) for k, v in paging.rows.items()}
     request_bound = paged_lower_bound(rows_per_endpoint, PAGE_SIZE[system])
     write_bound = ceil_div(len(captured), BATCH_WRITE_MAX)
@@ -229,6 +236,7 @@ def _incremental(
     outcome = engine.run(run, system, account.connector, AccountSettings())
     seconds = time.perf_counter() - started
     assert outcome == "completed" and run.mode == "incremental", (outcome, run.mode)
+    _log(f"{scenario}: {seconds:.1f} s")
     provider = admin.api_requests()
     customer_writes = counter.writes_by_prefix.get("CUSTOMER", 0)
     counts = {k: v.model_dump() for k, v in run.counts.items()}
