@@ -7,6 +7,10 @@ narrows the candidates to its partition (base table: the hash key's own item map
 key equals the single string key condition) and then runs moto's own Query code unchanged on them: same
 results, sort order, paging and filters. Requests, items and everything else are moto's.
 
+SQS: moto's SendMessage builds every queue attribute, counting every message in the queue, to read one
+(`ContentBasedDeduplication`), so sending 10,000 messages cost O(n²). While a message is sent, that lookup is
+answered from the queue's own setting; everything else (GetQueueAttributes included) is moto's.
+
 The benchmark sends one request at a time, but moto's server is threaded: narrowed queries hold a lock.
 """
 
@@ -18,6 +22,7 @@ from typing import Any
 
 from moto.dynamodb.models.table import Table
 from moto.server import main
+from moto.sqs.models import Queue, SQSBackend
 
 _QUERY = Table.query
 _LOCK = threading.Lock()
@@ -70,6 +75,33 @@ def query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
             del self.all_items
 
 
-if __name__ == "__main__":
+_SEND = SQSBackend.send_message
+_ATTRIBUTES = Queue.attributes
+_sending = threading.local()
+
+
+def attributes(self: Queue) -> dict[str, Any]:
+    if getattr(_sending, "active", False):
+        fifo_dedup = bool(self.fifo_queue and getattr(self, "content_based_deduplication", False))
+        return {"ContentBasedDeduplication": "true" if fifo_dedup else "false"}
+    return _ATTRIBUTES.fget(self)  # type: ignore[attr-defined]
+
+
+def send_message(self: SQSBackend, *args: Any, **kwargs: Any) -> Any:
+    _sending.active = True
+    try:
+        return _SEND(self, *args, **kwargs)
+    finally:
+        _sending.active = False
+
+
+def install() -> None:
+    """Patch this process's moto (the server child, or a test)."""
     Table.query = query  # type: ignore[method-assign]
+    Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
+    SQSBackend.send_message = send_message  # type: ignore[method-assign]
+
+
+if __name__ == "__main__":
+    install()
     main()

@@ -8,6 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.dynamodb.models.table import Table
+from moto.sqs.models import Queue, SQSBackend
 
 from bench import moto_server
 
@@ -63,3 +64,35 @@ def test_narrowed_queries_answer_exactly_as_moto_does(monkeypatch: pytest.Monkey
     monkeypatch.setattr(Table, "query", moto_server.query)
     assert _answers() == expected
     assert sum(len(page) for page in expected[3]) == 20 and len(expected[0]) > 1  # GSI and paging exercised
+
+
+def _sqs_answers() -> tuple[int, int, dict[str, str]]:
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        plain = sqs.create_queue(QueueName="q")["QueueUrl"]
+        fifo = sqs.create_queue(
+            QueueName="q.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+        )["QueueUrl"]
+        for n in range(5):
+            sqs.send_message(QueueUrl=plain, MessageBody=f"m{n}")
+            sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")  # deduplicated by content
+        counts = [
+            int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+                "ApproximateNumberOfMessages"
+            ])
+            for url in (plain, fifo)
+        ]  # fmt: skip
+        attributes = sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["All"])["Attributes"]
+        return counts[0], counts[1], attributes
+
+
+def test_sends_answer_exactly_as_moto_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = _sqs_answers()
+    monkeypatch.setattr(Queue, "attributes", property(moto_server.attributes))
+    monkeypatch.setattr(SQSBackend, "send_message", moto_server.send_message)
+    got = _sqs_answers()
+    assert got[:2] == expected[:2] == (5, 1)
+    volatile = {"CreatedTimestamp", "LastModifiedTimestamp"}
+    assert {k: v for k, v in got[2].items() if k not in volatile} == {
+        k: v for k, v in expected[2].items() if k not in volatile
+    }
