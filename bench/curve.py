@@ -29,8 +29,8 @@ def run_curve(path: Path, sizes: tuple[int, ...] = SIZES) -> int:
                     system, running[system].base_url, resources, size, INVOICES_PER_CUSTOMER, incremental=False
                 )[0]
         write_results(rows, path, {"sizes": list(sizes)})
+        plot(rows)  # after every size, so a run cut short still leaves the sizes it finished
     print(format_table(rows))
-    plot(rows)
     return 0
 
 
