@@ -90,12 +90,14 @@ class CustomerService:
             created_at=now,
             updated_at=now,
         )
+        first_attempt = True
         try:
             self.customers.add(customer)  # what the user typed is stored before anything can fail
         except CustomerAlreadyExists:
             customer = self.customers.get(tenant_id, customer_id)  # a retry after a crash: finish the push
+            first_attempt = False
         if connection is not None and customer.external is None and self.pusher is not None:
-            customer = self.pusher.push(customer, connection)
+            customer = self.pusher.push(customer, connection, first_attempt=first_attempt)
         return customer
 
     def get(self, tenant_id: str, customer_id: str) -> Customer:

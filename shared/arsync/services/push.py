@@ -84,8 +84,18 @@ class PushService:
     on_needs_reauth: OnNeedsReauth
     clock: Clock = utc_now
 
-    def push(self, customer: Customer, connection: Connection, changes: dict[str, Any] | None = None) -> Customer:
+    def push(
+        self,
+        customer: Customer,
+        connection: Connection,
+        changes: dict[str, Any] | None = None,
+        *,
+        first_attempt: bool = False,
+    ) -> Customer:
         """Push a new customer, or `changes` of a linked one; returns the customer as saved afterwards.
+
+        `first_attempt`: the customer was stored by this very request, so no earlier attempt can have let a sync
+        import its record; the look-up for such a duplicate (an index query) is skipped.
 
         Never raises for a provider refusal: the customer is saved with `sync.state = failed` and the error."""
         if connection.status == "needs_reauth":
@@ -105,7 +115,9 @@ class PushService:
             if error.needs_reauth:
                 self.on_needs_reauth(customer.tenant_id, error)
             return self._failed(customer, error)
-        return self._linked(customer, remote, connection.system, adopt_contact=reread)
+        return self._linked(
+            customer, remote, connection.system, adopt_contact=reread, check_duplicate=not first_attempt
+        )
 
     def link(self, customer: Customer, connection: Connection, external_id: str, reactivate: bool) -> Customer:
         """Resolve a duplicate with an existing record instead of renaming: link to it (optionally reactivating)."""
@@ -169,7 +181,12 @@ class PushService:
         )
 
     def _linked(
-        self, customer: Customer, remote: RemoteCustomer, system: AccountingSystem, adopt_contact: bool = False
+        self,
+        customer: Customer,
+        remote: RemoteCustomer,
+        system: AccountingSystem,
+        adopt_contact: bool = False,
+        check_duplicate: bool = True,
     ) -> Customer:
         now = self.clock()
         update: dict[str, Any] = {
@@ -187,7 +204,7 @@ class PushService:
         if adopt_contact:
             update["contact"] = remote.to_contact()
         saved = customer.model_copy(update=update)
-        duplicate = self._other_customer_linked_to(customer, remote.id, system)
+        duplicate = self._other_customer_linked_to(customer, remote.id, system) if check_duplicate else None
         if duplicate is None:
             self.customers.save(saved, expected_version=customer.version)
         else:
