@@ -128,7 +128,10 @@ class SyncWorker:
             self._finish(run, "skipped", now, note="another sync run was in progress")
             return "busy"
         try:
-            return self._run(message, run, connection, remaining_ms, lease, recovering=state.provider_failures > 0)
+            current = self.store.get_run(tenant, run.id)  # a copy that held the lease may have finished it since
+            if current is None or not current.active:
+                return "finished"
+            return self._run(message, current, connection, remaining_ms, lease, recovering=state.provider_failures > 0)
         finally:
             self.store.release_lease(tenant, lease)
 

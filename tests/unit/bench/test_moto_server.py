@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
 
 import boto3
 import pytest
@@ -11,6 +14,8 @@ from moto.dynamodb.models.table import Table
 from moto.sqs.models import Queue, SQSBackend
 
 from bench import moto_server
+
+T = TypeVar("T")
 
 
 def _pages(client: Any, **request: Any) -> list[list[dict[str, Any]]]:
@@ -59,10 +64,27 @@ def _answers() -> list[list[list[dict[str, Any]]]]:
         ]  # fmt: skip
 
 
-def test_narrowed_queries_answer_exactly_as_moto_does(monkeypatch: pytest.MonkeyPatch) -> None:
+def _in_a_process_of_its_own(compare: Callable[[], T]) -> T:
+    """`mock_aws` resets moto's process-wide backends, which the integration stack's in-process moto server
+    shares when both land in one pytest worker; and the patches below are global. A fresh process keeps both
+    away from the rest of the session."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(compare).result()
+
+
+def _compare_queries() -> tuple[Any, Any]:
     expected = _answers()
-    monkeypatch.setattr(Table, "query", moto_server.query)
-    assert _answers() == expected
+    original = Table.query
+    Table.query = moto_server.query  # type: ignore[method-assign]
+    try:
+        return expected, _answers()
+    finally:
+        Table.query = original  # type: ignore[method-assign]
+
+
+def test_narrowed_queries_answer_exactly_as_moto_does() -> None:
+    expected, got = _in_a_process_of_its_own(_compare_queries)
+    assert got == expected
     assert sum(len(page) for page in expected[3]) == 20 and len(expected[0]) > 1  # GSI and paging exercised
 
 
@@ -86,11 +108,16 @@ def _sqs_answers() -> tuple[int, int, dict[str, str]]:
         return counts[0], counts[1], attributes
 
 
-def test_sends_answer_exactly_as_moto_does(monkeypatch: pytest.MonkeyPatch) -> None:
+def _compare_sends() -> tuple[Any, Any]:
     expected = _sqs_answers()
-    monkeypatch.setattr(Queue, "attributes", property(moto_server.attributes))
-    monkeypatch.setattr(SQSBackend, "send_message", moto_server.send_message)
-    got = _sqs_answers()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Queue, "attributes", property(moto_server.attributes))
+        patch.setattr(SQSBackend, "send_message", moto_server.send_message)
+        return expected, _sqs_answers()
+
+
+def test_sends_answer_exactly_as_moto_does() -> None:
+    expected, got = _in_a_process_of_its_own(_compare_sends)
     assert got[:2] == expected[:2] == (5, 1)
     volatile = {"CreatedTimestamp", "LastModifiedTimestamp"}
     assert {k: v for k, v in got[2].items() if k not in volatile} == {

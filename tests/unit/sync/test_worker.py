@@ -243,6 +243,30 @@ def test_a_duplicate_delivery_of_a_running_run_is_dropped_without_touching_the_r
     assert connector.calls == []
 
 
+def test_a_copy_that_gets_the_lease_after_another_copy_finished_the_run_does_not_run_it_again(
+    world: World,
+) -> None:
+    """Copy B reads the run (still queued), copy A runs and finishes it, then B takes the free lease."""
+    connector = world.connect("t1")
+    run = world.service.request_sync("t1", "manual")
+    message = world.queue.sent.pop()[0]
+    acquire = world.store.acquire_lease
+    other_copy: list[str] = []
+
+    def after_the_other_copy(*args: Any) -> bool:
+        if not other_copy:
+            world.store.acquire_lease = acquire  # type: ignore[method-assign]
+            other_copy.append(world.worker.handle(message, lambda: 300_000))
+        return acquire(*args)
+
+    world.store.acquire_lease = after_the_other_copy  # type: ignore[method-assign]
+    assert world.worker.handle(message, lambda: 300_000) == "finished"
+    assert other_copy == ["completed"]
+    done = world.service.get_run("t1", run.id)
+    assert done.status == "succeeded" and done.counts["customers"].created == 12
+    assert connector.calls.count("list_customers") == 3  # one run: 12 customers, 5 a page
+
+
 def test_a_continuation_is_queued_after_the_lease_is_released(world: World) -> None:
     """A continuation delivered at once must find the lease free, or it would be dropped as a duplicate."""
     world.connect("t1", customers=40)
