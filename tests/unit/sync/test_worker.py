@@ -259,7 +259,7 @@ def test_a_copy_that_gets_the_lease_after_another_copy_finished_the_run_does_not
             other_copy.append(world.worker.handle(message, lambda: 300_000))
         return acquire(*args)
 
-    world.store.acquire_lease = after_the_other_copy  # type: ignore[method-assign]
+    world.store.acquire_lease = after_the_other_copy  # type: ignore[method-assign,assignment]
     assert world.worker.handle(message, lambda: 300_000) == "finished"
     assert other_copy == ["completed"]
     done = world.service.get_run("t1", run.id)
