@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -68,8 +69,16 @@ def _in_a_process_of_its_own(compare: Callable[[], T]) -> T:
     """`mock_aws` resets moto's process-wide backends, which the integration stack's in-process moto server
     shares when both land in one pytest worker; and the patches below are global. A fresh process keeps both
     away from the rest of the session."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_only_the_mock
+    ) as pool:
         return pool.submit(compare).result()
+
+
+def _only_the_mock() -> None:
+    """The integration stack exports AWS_ENDPOINT_URL; with it set, boto3 would talk to that moto server."""
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        del os.environ[name]
 
 
 def _compare_queries() -> tuple[Any, Any]:
